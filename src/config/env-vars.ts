@@ -1,0 +1,168 @@
+/**
+ * Every environment variable the layer reads, in one place. The README's configuration table is
+ * checked against {@link ENV_VARS} by a test, so the two cannot drift.
+ */
+
+/** One documented environment variable. */
+export interface EnvVarDoc {
+  readonly name: string;
+  /** The default as a user would write it, or a description of how it is derived. */
+  readonly default: string;
+  readonly description: string;
+}
+
+/** Prefix shared by every variable that is specific to this project. */
+export const PROJECT_PREFIX = 'OTEL_LAMBDA_XRAY_';
+
+export const OTEL_SDK_DISABLED = 'OTEL_SDK_DISABLED';
+export const OTEL_SERVICE_NAME = 'OTEL_SERVICE_NAME';
+export const OTEL_RESOURCE_ATTRIBUTES = 'OTEL_RESOURCE_ATTRIBUTES';
+export const OTEL_LOG_LEVEL = 'OTEL_LOG_LEVEL';
+export const OTEL_PROPAGATORS = 'OTEL_PROPAGATORS';
+export const OTEL_TRACES_SAMPLER = 'OTEL_TRACES_SAMPLER';
+export const OTEL_TRACES_SAMPLER_ARG = 'OTEL_TRACES_SAMPLER_ARG';
+export const OTEL_TRACES_EXPORTER = 'OTEL_TRACES_EXPORTER';
+export const OTEL_EXPORTER_OTLP_ENDPOINT = 'OTEL_EXPORTER_OTLP_ENDPOINT';
+export const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT';
+export const OTEL_EXPORTER_OTLP_HEADERS = 'OTEL_EXPORTER_OTLP_HEADERS';
+export const OTEL_EXPORTER_OTLP_TRACES_HEADERS = 'OTEL_EXPORTER_OTLP_TRACES_HEADERS';
+export const OTEL_EXPORTER_OTLP_TIMEOUT = 'OTEL_EXPORTER_OTLP_TIMEOUT';
+export const OTEL_EXPORTER_OTLP_TRACES_TIMEOUT = 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT';
+export const OTEL_NODE_ENABLED_INSTRUMENTATIONS = 'OTEL_NODE_ENABLED_INSTRUMENTATIONS';
+export const OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'OTEL_NODE_DISABLED_INSTRUMENTATIONS';
+export const FLUSH_TIMEOUT_MS = `${PROJECT_PREFIX}FLUSH_TIMEOUT_MS`;
+export const TIMEOUT_MARGIN_MS = `${PROJECT_PREFIX}TIMEOUT_MARGIN_MS`;
+export const MAX_QUEUED_SPANS = `${PROJECT_PREFIX}MAX_QUEUED_SPANS`;
+export const ORIGINAL_HANDLER = `${PROJECT_PREFIX}ORIGINAL_HANDLER`;
+
+/** Variables Lambda itself sets; read, never documented as user settings. */
+export const LAMBDA = {
+  functionName: 'AWS_LAMBDA_FUNCTION_NAME',
+  functionVersion: 'AWS_LAMBDA_FUNCTION_VERSION',
+  memorySize: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  logGroup: 'AWS_LAMBDA_LOG_GROUP_NAME',
+  logStream: 'AWS_LAMBDA_LOG_STREAM_NAME',
+  region: 'AWS_REGION',
+  handler: '_HANDLER',
+  traceHeader: '_X_AMZN_TRACE_ID',
+  taskRoot: 'LAMBDA_TASK_ROOT',
+  runtimeApi: 'AWS_LAMBDA_RUNTIME_API',
+} as const;
+
+/** The user-facing variables, in the order the README lists them. */
+export const ENV_VARS: readonly EnvVarDoc[] = [
+  {
+    name: 'AWS_LAMBDA_EXEC_WRAPPER',
+    default: '(unset)',
+    description: 'Set to `/opt/otel-handler` to turn tracing on. Nothing else is required.',
+  },
+  {
+    name: OTEL_SDK_DISABLED,
+    default: 'false',
+    description:
+      '`true` turns the layer off: `otel-handler` leaves `_HANDLER` alone and the runtime loads the handler itself.',
+  },
+  {
+    name: OTEL_SERVICE_NAME,
+    default: 'the function name',
+    description: 'The `service.name` resource attribute: the node name X-Ray shows for the function.',
+  },
+  {
+    name: OTEL_RESOURCE_ATTRIBUTES,
+    default: '(none)',
+    description: 'Extra resource attributes, `key=value,key2=value2` (values percent-decoded).',
+  },
+  {
+    name: OTEL_LOG_LEVEL,
+    default: 'info',
+    description: 'Diagnostics level: `none`, `error`, `warn`, `info`, `debug`, `verbose`, `all`.',
+  },
+  {
+    name: OTEL_PROPAGATORS,
+    default: 'xray,tracecontext,baggage',
+    description:
+      'Propagators for outgoing calls and incoming headers: any of `xray`, `xray-lambda` (same as `xray`), `tracecontext`, `baggage`, `none`.',
+  },
+  {
+    name: OTEL_TRACES_SAMPLER,
+    default: 'parentbased_always_on',
+    description:
+      "`always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`. Lambda's `Sampled` flag decides for the invocation whenever Lambda passes one.",
+  },
+  {
+    name: OTEL_TRACES_SAMPLER_ARG,
+    default: '1',
+    description: 'The ratio, 0 to 1, for the `traceidratio` samplers.',
+  },
+  {
+    name: OTEL_TRACES_EXPORTER,
+    default: 'otlp',
+    description: '`otlp` (OTLP/gRPC to the collector extension) or `none` (spans are made but not exported).',
+  },
+  {
+    name: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    default: 'http://localhost:4317',
+    description: 'Where OTLP/gRPC spans go; falls back to `OTEL_EXPORTER_OTLP_ENDPOINT`.',
+  },
+  {
+    name: OTEL_EXPORTER_OTLP_ENDPOINT,
+    default: 'http://localhost:4317',
+    description: 'The OTLP endpoint for all signals.',
+  },
+  {
+    name: OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+    default: '(none)',
+    description:
+      'gRPC metadata sent with every export, `key=value,...` (read by the OTLP exporter itself); falls back to `OTEL_EXPORTER_OTLP_HEADERS`. Never logged.',
+  },
+  {
+    name: OTEL_EXPORTER_OTLP_HEADERS,
+    default: '(none)',
+    description: 'gRPC metadata for all signals. Never logged.',
+  },
+  {
+    name: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+    default: '2000',
+    description:
+      'Milliseconds one export request may take before it is abandoned (the invocation never waits longer than the flush timeout); falls back to `OTEL_EXPORTER_OTLP_TIMEOUT`.',
+  },
+  {
+    name: OTEL_EXPORTER_OTLP_TIMEOUT,
+    default: '2000',
+    description: 'The export request timeout for all signals, in milliseconds.',
+  },
+  {
+    name: OTEL_NODE_ENABLED_INSTRUMENTATIONS,
+    default: '(all)',
+    description: 'Comma-separated instrumentations to turn on; the others stay off.',
+  },
+  {
+    name: OTEL_NODE_DISABLED_INSTRUMENTATIONS,
+    default: '(none)',
+    description: 'Comma-separated instrumentations to turn off; applied after the enabled list.',
+  },
+  {
+    name: FLUSH_TIMEOUT_MS,
+    default: '500',
+    description:
+      "The longest the layer holds back an invocation's response while it exports that invocation's spans. Also bounded by the time the invocation has left.",
+  },
+  {
+    name: TIMEOUT_MARGIN_MS,
+    default: '500',
+    description:
+      "How long before the function's deadline the invocation span is ended as timed out and flushed, so it is not lost when Lambda stops the function.",
+  },
+  {
+    name: MAX_QUEUED_SPANS,
+    default: '2048',
+    description:
+      'Spans kept in memory awaiting export; past that new spans are dropped (counted at debug level).',
+  },
+  {
+    name: ORIGINAL_HANDLER,
+    default: "the function's `_HANDLER`",
+    description:
+      'Set by `otel-handler`: the handler the layer loads and wraps. Set it yourself only if another wrapper already replaced `_HANDLER`.',
+  },
+];

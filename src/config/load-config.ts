@@ -1,0 +1,270 @@
+import { DiagLogLevel } from '@opentelemetry/api';
+import * as V from './env-vars.js';
+
+/** The propagators a user can name in `OTEL_PROPAGATORS`. */
+export type PropagatorName = 'xray' | 'tracecontext' | 'baggage';
+export type SamplerName =
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio'
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio';
+export type ExporterName = 'otlp' | 'none';
+
+/** Library instrumentations this distribution can turn on, by the name the enable/disable lists use. */
+export const KNOWN_INSTRUMENTATIONS: readonly string[] = [];
+
+/** The resolved configuration: every field set, every value valid. */
+export interface Config {
+  readonly disabled: boolean;
+  readonly serviceName: string;
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+  readonly logLevel: DiagLogLevel;
+  readonly propagators: readonly PropagatorName[];
+  readonly sampler: SamplerName;
+  readonly samplerRatio: number;
+  readonly exporter: ExporterName;
+  readonly otlpEndpoint: string;
+  readonly otlpTimeoutMs: number;
+  readonly instrumentations: ReadonlySet<string>;
+  readonly flushTimeoutMs: number;
+  readonly timeoutMarginMs: number;
+  readonly maxQueuedSpans: number;
+  readonly originalHandler: string | undefined;
+  readonly lambda: LambdaEnvironment;
+}
+
+/** What Lambda tells the function about itself through its environment. */
+export interface LambdaEnvironment {
+  readonly functionName: string;
+  readonly functionVersion: string;
+  readonly memoryMb: number | undefined;
+  readonly logGroup: string | undefined;
+  readonly logStream: string | undefined;
+  readonly region: string | undefined;
+}
+
+/** The configuration and the warnings met while reading it (one per bad variable). */
+export interface LoadedConfig {
+  readonly config: Readonly<Config>;
+  readonly warnings: readonly string[];
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const DEFAULT_ENDPOINT = 'http://localhost:4317';
+const LOG_LEVELS: Readonly<Record<string, DiagLogLevel>> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
+const SAMPLERS: readonly SamplerName[] = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+];
+
+/**
+ * Reads the configuration from the environment. Pure: it returns warnings instead of logging them,
+ * and every bad value falls back to a safe default, so a typo never stops the function.
+ *
+ * @example
+ * const { config, warnings } = loadConfig({ OTEL_PROPAGATORS: 'xray,tracecontext' });
+ */
+export function loadConfig(env: Env = process.env): LoadedConfig {
+  const warnings: string[] = [];
+  const read = new Reader(env, warnings);
+  const functionName = env[V.LAMBDA.functionName] ?? 'unknown-function';
+
+  const endpoint = read.endpoint(
+    env[V.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT] !== undefined
+      ? V.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+      : V.OTEL_EXPORTER_OTLP_ENDPOINT,
+  );
+  const config: Config = {
+    disabled: read.boolean(V.OTEL_SDK_DISABLED, false),
+    serviceName: nonEmpty(env[V.OTEL_SERVICE_NAME]) ?? functionName,
+    resourceAttributes: read.keyValues(V.OTEL_RESOURCE_ATTRIBUTES),
+    logLevel: read.choice(V.OTEL_LOG_LEVEL, LOG_LEVELS, 'info'),
+    propagators: read.propagators(),
+    sampler: read.oneOf(V.OTEL_TRACES_SAMPLER, SAMPLERS, 'parentbased_always_on'),
+    samplerRatio: read.ratio(V.OTEL_TRACES_SAMPLER_ARG, 1),
+    exporter: read.oneOf(V.OTEL_TRACES_EXPORTER, ['otlp', 'none'] as const, 'otlp'),
+    otlpEndpoint: endpoint,
+    otlpTimeoutMs: read.positiveInt(
+      env[V.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT] !== undefined
+        ? V.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT
+        : V.OTEL_EXPORTER_OTLP_TIMEOUT,
+      2000,
+    ),
+    instrumentations: read.instrumentations(),
+    flushTimeoutMs: read.positiveInt(V.FLUSH_TIMEOUT_MS, 500),
+    timeoutMarginMs: read.positiveInt(V.TIMEOUT_MARGIN_MS, 500),
+    maxQueuedSpans: read.positiveInt(V.MAX_QUEUED_SPANS, 2048),
+    originalHandler: nonEmpty(env[V.ORIGINAL_HANDLER]),
+    lambda: {
+      functionName,
+      functionVersion: env[V.LAMBDA.functionVersion] ?? '$LATEST',
+      memoryMb: parseDecimal(env[V.LAMBDA.memorySize]),
+      logGroup: nonEmpty(env[V.LAMBDA.logGroup]),
+      logStream: nonEmpty(env[V.LAMBDA.logStream]),
+      region: nonEmpty(env[V.LAMBDA.region]),
+    },
+  };
+  return { config: Object.freeze(config), warnings };
+}
+
+/** Reads one kind of value each; a bad value adds one warning naming the variable and the fallback. */
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly warnings: string[],
+  ) {}
+
+  private raw(name: string): string | undefined {
+    return nonEmpty(this.env[name]?.trim());
+  }
+
+  private invalid(name: string, shown: string, fallback: string): void {
+    this.warnings.push(`${name} value "${shown}" invalid, using ${fallback}`);
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (value === 'true') return true;
+    if (value === 'false') return false;
+    this.invalid(name, value, String(fallback));
+    return fallback;
+  }
+
+  positiveInt(name: string, fallback: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = parseDecimal(value);
+    if (parsed !== undefined && parsed > 0) return parsed;
+    this.invalid(name, value, String(fallback));
+    return fallback;
+  }
+
+  ratio(name: string, fallback: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = /^\d*\.?\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (parsed >= 0 && parsed <= 1) return parsed;
+    this.invalid(name, value, String(fallback));
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.invalid(name, value, fallback);
+    return fallback;
+  }
+
+  choice<T>(name: string, table: Readonly<Record<string, T>>, fallbackKey: string): T {
+    const key = this.oneOf(name, Object.keys(table), fallbackKey);
+    return table[key] as T;
+  }
+
+  endpoint(name: string): string {
+    const value = this.raw(name);
+    if (value === undefined) return DEFAULT_ENDPOINT;
+    try {
+      const url = new URL(value);
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '') return value;
+    } catch {
+      // Falls through to the warning: gRPC needs http(s)://host:port.
+    }
+    this.invalid(name, value, DEFAULT_ENDPOINT);
+    return DEFAULT_ENDPOINT;
+  }
+
+  /** `key=value,key2=value2`, percent-encoded, as the OpenTelemetry spec defines for resource attributes. */
+  keyValues(name: string): Record<string, string> {
+    const result: Record<string, string> = {};
+    const value = this.raw(name);
+    if (value === undefined) return result;
+    value.split(',').forEach((entry) => {
+      if (entry.trim() === '') return;
+      const eq = entry.indexOf('=');
+      const key = eq > 0 ? safeDecode(entry.slice(0, eq).trim()) : undefined;
+      const val = eq > 0 ? safeDecode(entry.slice(eq + 1).trim()) : undefined;
+      if (key && val !== undefined) {
+        result[key] = val;
+      } else {
+        this.invalid(name, entry, 'the other entries');
+      }
+    });
+    return result;
+  }
+
+  propagators(): PropagatorName[] {
+    const value = this.raw(V.OTEL_PROPAGATORS);
+    const fallback: PropagatorName[] = ['xray', 'tracecontext', 'baggage'];
+    if (value === undefined) return fallback;
+    const names = new Set<PropagatorName>();
+    const unknown: string[] = [];
+    for (const item of value.split(',').map((s) => s.trim().toLowerCase())) {
+      if (item === 'none') return [];
+      if (item === 'xray' || item === 'xray-lambda') names.add('xray');
+      else if (item === 'tracecontext' || item === 'baggage') names.add(item);
+      else if (item !== '') unknown.push(item);
+    }
+    if (unknown.length > 0) {
+      const used = names.size > 0 ? [...names].join(',') : fallback.join(',');
+      this.warnings.push(
+        `${V.OTEL_PROPAGATORS} value "${unknown.join(',')}" is not a known propagator, using ${used}`,
+      );
+    }
+    return names.size > 0 ? [...names] : fallback;
+  }
+
+  instrumentations(): Set<string> {
+    const enabled = this.nameList(V.OTEL_NODE_ENABLED_INSTRUMENTATIONS) ?? [...KNOWN_INSTRUMENTATIONS];
+    const disabled = new Set(this.nameList(V.OTEL_NODE_DISABLED_INSTRUMENTATIONS) ?? []);
+    return new Set(enabled.filter((name) => !disabled.has(name)));
+  }
+
+  private nameList(name: string): string[] | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    const names = value
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter((s) => s !== '');
+    const unknown = names.filter((n) => !KNOWN_INSTRUMENTATIONS.includes(n));
+    if (unknown.length > 0) {
+      this.warnings.push(
+        `${name} names unknown instrumentation "${unknown.join(',')}", ignored; known: ${KNOWN_INSTRUMENTATIONS.join(',') || '(none)'}`,
+      );
+    }
+    return names.filter((n) => KNOWN_INSTRUMENTATIONS.includes(n));
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function parseDecimal(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+function safeDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,300 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DiagLogLevel } from '@opentelemetry/api';
+import { loadConfig } from '../../../src/config/load-config.js';
+
+const lambdaEnv = {
+  AWS_LAMBDA_FUNCTION_NAME: 'orders-api',
+  AWS_LAMBDA_FUNCTION_VERSION: '7',
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+  AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/orders-api',
+  AWS_LAMBDA_LOG_STREAM_NAME: '2026/11/23/[7]abc',
+  AWS_REGION: 'eu-west-1',
+};
+
+describe('loadConfig defaults', () => {
+  const { config, warnings } = loadConfig(lambdaEnv);
+
+  test('no warnings for an environment without settings', () => {
+    assert.deepEqual(warnings, []);
+  });
+
+  test('service name is the function name', () => {
+    assert.equal(config.serviceName, 'orders-api');
+  });
+
+  test('export defaults: OTLP/gRPC to the local collector with small bounds', () => {
+    assert.equal(config.exporter, 'otlp');
+    assert.equal(config.otlpEndpoint, 'http://localhost:4317');
+    assert.equal(config.otlpTimeoutMs, 2000);
+    assert.equal(config.flushTimeoutMs, 500);
+    assert.equal(config.timeoutMarginMs, 500);
+    assert.equal(config.maxQueuedSpans, 2048);
+  });
+
+  test('propagation, sampling and logging defaults', () => {
+    assert.deepEqual(config.propagators, ['xray', 'tracecontext', 'baggage']);
+    assert.equal(config.sampler, 'parentbased_always_on');
+    assert.equal(config.samplerRatio, 1);
+    assert.equal(config.logLevel, DiagLogLevel.INFO);
+    assert.equal(config.disabled, false);
+  });
+
+  test('the Lambda environment is read', () => {
+    assert.deepEqual(config.lambda, {
+      functionName: 'orders-api',
+      functionVersion: '7',
+      memoryMb: 512,
+      logGroup: '/aws/lambda/orders-api',
+      logStream: '2026/11/23/[7]abc',
+      region: 'eu-west-1',
+    });
+  });
+
+  test('the configuration is frozen', () => {
+    assert.ok(Object.isFrozen(config));
+  });
+});
+
+describe('loadConfig accepted values', () => {
+  test('OTEL_SERVICE_NAME overrides the function name', () => {
+    assert.equal(loadConfig({ ...lambdaEnv, OTEL_SERVICE_NAME: 'orders' }).config.serviceName, 'orders');
+  });
+
+  test('OTEL_SDK_DISABLED true/false in any case', () => {
+    assert.equal(loadConfig({ OTEL_SDK_DISABLED: 'TRUE' }).config.disabled, true);
+    assert.equal(loadConfig({ OTEL_SDK_DISABLED: 'false' }).config.disabled, false);
+  });
+
+  test('every log level', () => {
+    const levels: Record<string, DiagLogLevel> = {
+      none: DiagLogLevel.NONE,
+      error: DiagLogLevel.ERROR,
+      warn: DiagLogLevel.WARN,
+      info: DiagLogLevel.INFO,
+      DEBUG: DiagLogLevel.DEBUG,
+      verbose: DiagLogLevel.VERBOSE,
+      all: DiagLogLevel.ALL,
+    };
+    for (const [value, level] of Object.entries(levels)) {
+      const { config, warnings } = loadConfig({ OTEL_LOG_LEVEL: value });
+      assert.equal(config.logLevel, level, value);
+      assert.deepEqual(warnings, []);
+    }
+  });
+
+  test('propagators: names, xray-lambda as xray, duplicates folded, none', () => {
+    assert.deepEqual(loadConfig({ OTEL_PROPAGATORS: 'tracecontext, xray' }).config.propagators, [
+      'tracecontext',
+      'xray',
+    ]);
+    assert.deepEqual(loadConfig({ OTEL_PROPAGATORS: 'xray-lambda,xray,baggage' }).config.propagators, [
+      'xray',
+      'baggage',
+    ]);
+    assert.deepEqual(loadConfig({ OTEL_PROPAGATORS: 'none' }).config.propagators, []);
+  });
+
+  test('every sampler, and a ratio', () => {
+    for (const sampler of [
+      'always_on',
+      'always_off',
+      'traceidratio',
+      'parentbased_always_on',
+      'parentbased_always_off',
+      'parentbased_traceidratio',
+    ]) {
+      const { config, warnings } = loadConfig({
+        OTEL_TRACES_SAMPLER: sampler,
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+      });
+      assert.equal(config.sampler, sampler);
+      assert.equal(config.samplerRatio, 0.25);
+      assert.deepEqual(warnings, []);
+    }
+    assert.equal(loadConfig({ OTEL_TRACES_SAMPLER_ARG: '0' }).config.samplerRatio, 0);
+    assert.equal(loadConfig({ OTEL_TRACES_SAMPLER_ARG: '1' }).config.samplerRatio, 1);
+  });
+
+  test('exporter none', () => {
+    assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'none' }).config.exporter, 'none');
+  });
+
+  test('the traces endpoint wins over the general one', () => {
+    const { config } = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example.com:443',
+    });
+    assert.equal(config.otlpEndpoint, 'https://traces.example.com:443');
+    assert.equal(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://10.0.0.1:4317' }).config.otlpEndpoint,
+      'http://10.0.0.1:4317',
+    );
+  });
+
+  test('timeouts: the traces-specific variable wins; project variables', () => {
+    const { config, warnings } = loadConfig({
+      OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
+      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '1500',
+      OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS: '250',
+      OTEL_LAMBDA_XRAY_TIMEOUT_MARGIN_MS: '800',
+      OTEL_LAMBDA_XRAY_MAX_QUEUED_SPANS: '100',
+    });
+    assert.deepEqual(warnings, []);
+    assert.equal(config.otlpTimeoutMs, 1500);
+    assert.equal(config.flushTimeoutMs, 250);
+    assert.equal(config.timeoutMarginMs, 800);
+    assert.equal(config.maxQueuedSpans, 100);
+  });
+
+  test('resource attributes are parsed and percent-decoded', () => {
+    const { config, warnings } = loadConfig({
+      OTEL_RESOURCE_ATTRIBUTES: 'team=payments, deployment.environment=prod%20eu',
+    });
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.resourceAttributes, { team: 'payments', 'deployment.environment': 'prod eu' });
+  });
+
+  test('the original handler comes from the wrapper variable', () => {
+    assert.equal(
+      loadConfig({ OTEL_LAMBDA_XRAY_ORIGINAL_HANDLER: 'src/app.handler' }).config.originalHandler,
+      'src/app.handler',
+    );
+    assert.equal(loadConfig({}).config.originalHandler, undefined);
+  });
+});
+
+describe('loadConfig rejected values: one warning naming the variable and the value used', () => {
+  const cases: Array<
+    [Record<string, string>, string, (c: ReturnType<typeof loadConfig>['config']) => unknown, unknown]
+  > = [
+    [
+      { OTEL_SDK_DISABLED: 'yes' },
+      'OTEL_SDK_DISABLED value "yes" invalid, using false',
+      (c) => c.disabled,
+      false,
+    ],
+    [
+      { OTEL_LOG_LEVEL: 'loud' },
+      'OTEL_LOG_LEVEL value "loud" invalid, using info',
+      (c) => c.logLevel,
+      DiagLogLevel.INFO,
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: 'sometimes' },
+      'OTEL_TRACES_SAMPLER value "sometimes" invalid, using parentbased_always_on',
+      (c) => c.sampler,
+      'parentbased_always_on',
+    ],
+    [
+      { OTEL_TRACES_SAMPLER_ARG: '1.5' },
+      'OTEL_TRACES_SAMPLER_ARG value "1.5" invalid, using 1',
+      (c) => c.samplerRatio,
+      1,
+    ],
+    [
+      { OTEL_TRACES_SAMPLER_ARG: '-0.1' },
+      'OTEL_TRACES_SAMPLER_ARG value "-0.1" invalid, using 1',
+      (c) => c.samplerRatio,
+      1,
+    ],
+    [
+      { OTEL_TRACES_EXPORTER: 'zipkin' },
+      'OTEL_TRACES_EXPORTER value "zipkin" invalid, using otlp',
+      (c) => c.exporter,
+      'otlp',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4317' },
+      'OTEL_EXPORTER_OTLP_ENDPOINT value "localhost:4317" invalid, using http://localhost:4317',
+      (c) => c.otlpEndpoint,
+      'http://localhost:4317',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://collector' },
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT value "ftp://collector" invalid, using http://localhost:4317',
+      (c) => c.otlpEndpoint,
+      'http://localhost:4317',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_TIMEOUT: '2s' },
+      'OTEL_EXPORTER_OTLP_TIMEOUT value "2s" invalid, using 2000',
+      (c) => c.otlpTimeoutMs,
+      2000,
+    ],
+    [
+      { OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS: 'abc' },
+      'OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS value "abc" invalid, using 500',
+      (c) => c.flushTimeoutMs,
+      500,
+    ],
+    [
+      { OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS: '0' },
+      'OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS value "0" invalid, using 500',
+      (c) => c.flushTimeoutMs,
+      500,
+    ],
+    [
+      { OTEL_LAMBDA_XRAY_TIMEOUT_MARGIN_MS: '-5' },
+      'OTEL_LAMBDA_XRAY_TIMEOUT_MARGIN_MS value "-5" invalid, using 500',
+      (c) => c.timeoutMarginMs,
+      500,
+    ],
+    [
+      { OTEL_LAMBDA_XRAY_MAX_QUEUED_SPANS: '1e3' },
+      'OTEL_LAMBDA_XRAY_MAX_QUEUED_SPANS value "1e3" invalid, using 2048',
+      (c) => c.maxQueuedSpans,
+      2048,
+    ],
+    [
+      { OTEL_PROPAGATORS: 'b3,xray' },
+      'OTEL_PROPAGATORS value "b3" is not a known propagator, using xray',
+      (c) => c.propagators,
+      ['xray'],
+    ],
+    [
+      { OTEL_PROPAGATORS: 'jaeger' },
+      'OTEL_PROPAGATORS value "jaeger" is not a known propagator, using xray,tracecontext,baggage',
+      (c) => c.propagators,
+      ['xray', 'tracecontext', 'baggage'],
+    ],
+    [
+      { OTEL_RESOURCE_ATTRIBUTES: 'team=payments,broken' },
+      'OTEL_RESOURCE_ATTRIBUTES value "broken" invalid, using the other entries',
+      (c) => c.resourceAttributes,
+      { team: 'payments' },
+    ],
+  ];
+  for (const [env, warning, read, expected] of cases) {
+    test(
+      Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+      () => {
+        const { config, warnings } = loadConfig(env);
+        assert.deepEqual(warnings, [warning]);
+        assert.deepEqual(read(config), expected);
+      },
+    );
+  }
+
+  test('an unknown instrumentation name is reported and ignored', () => {
+    const { config, warnings } = loadConfig({ OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'mongoose' });
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0] ?? '',
+      /^OTEL_NODE_DISABLED_INSTRUMENTATIONS names unknown instrumentation "mongoose"/,
+    );
+    assert.equal(config.instrumentations.has('mongoose'), false);
+  });
+
+  test('several bad variables give one warning each, and empty values count as unset', () => {
+    const { warnings } = loadConfig({
+      OTEL_LOG_LEVEL: 'x',
+      OTEL_TRACES_EXPORTER: 'y',
+      OTEL_SERVICE_NAME: '',
+      OTEL_PROPAGATORS: '',
+    });
+    assert.equal(warnings.length, 2);
+  });
+});
