@@ -1,0 +1,64 @@
+// Builds the Lambda layer: dist/layer/ is the tree Lambda unpacks at /opt, dist/layer.zip the
+// archive to publish. Run with `npm run build:layer`.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+const layer = path.join(dist, 'layer');
+const lib = path.join(layer, 'otel-lambda-xray');
+
+rmSync(layer, { recursive: true, force: true });
+rmSync(path.join(dist, 'layer.zip'), { force: true });
+mkdirSync(lib, { recursive: true });
+
+const result = await build({
+  entryPoints: [path.join(root, 'src/bootstrap/entry.ts')],
+  outfile: path.join(lib, 'lib.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  // nodejs22.x is the oldest runtime the layer supports.
+  target: 'node22',
+  minify: true,
+  // Bundled packages read their own version from package.json at run time in a few places; the
+  // legal comments stay in a separate file to keep the bundle small.
+  legalComments: 'external',
+  metafile: true,
+  logLevel: 'warning',
+});
+writeFileSync(path.join(dist, 'layer-meta.json'), JSON.stringify(result.metafile));
+
+copyFileSync(path.join(root, 'layer/handler.mjs'), path.join(lib, 'handler.mjs'));
+copyFileSync(path.join(root, 'layer/otel-handler'), path.join(layer, 'otel-handler'));
+chmodSync(path.join(layer, 'otel-handler'), 0o755);
+copyFileSync(path.join(root, 'collector-config.yaml'), path.join(layer, 'collector-config.yaml'));
+
+// Lambda puts /opt/nodejs/node_modules on NODE_PATH: a function can `require('@opentelemetry/api')`
+// for manual spans without shipping it. (A function that ships its own copy uses that one.)
+const api = path.join(root, 'node_modules/@opentelemetry/api');
+const apiTarget = path.join(layer, 'nodejs/node_modules/@opentelemetry/api');
+for (const entry of ['package.json', 'LICENSE', 'build/src', 'build/esm']) {
+  cpSync(path.join(api, entry), path.join(apiTarget, entry), {
+    recursive: true,
+    filter: (source) => !source.endsWith('.map') && !source.endsWith('.ts'),
+  });
+}
+
+try {
+  execFileSync('zip', ['-q', '-r', '-X', path.join(dist, 'layer.zip'), '.'], {
+    cwd: layer,
+    stdio: 'inherit',
+  });
+} catch (error) {
+  console.error(`layer/build.mjs: could not run zip (apt-get install zip): ${error.message}`);
+  process.exit(1);
+}
+
+const kib = (file) => `${(statSync(file).size / 1024).toFixed(0)} KiB`;
+console.log(
+  `layer built: ${path.relative(root, layer)}/ (lib.cjs ${kib(path.join(lib, 'lib.cjs'))}), dist/layer.zip ${kib(path.join(dist, 'layer.zip'))}`,
+);

@@ -1,0 +1,58 @@
+import { diag } from '@opentelemetry/api';
+import { LAMBDA } from '../config/env-vars.js';
+import { loadConfig } from '../config/load-config.js';
+import { loadUserHandler } from '../lambda/load-user-handler.js';
+import { type LambdaHandler, wrapHandler } from '../lambda/wrap-handler.js';
+import { createPrefixedLogger } from './diag-logger.js';
+import { startTracing } from './start-tracing.js';
+
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+
+/**
+ * The layer's only entry with side effects, called once per runtime (and per worker thread when the
+ * runtime runs several invocations at once): configure, start tracing, load the user's handler and
+ * wrap it. `otel-handler` points `_HANDLER` at this module and keeps the user's handler in
+ * `OTEL_LAMBDA_XRAY_ORIGINAL_HANDLER`; loading the handler here rather than patching the runtime's
+ * module loader means ESM handlers need no loader hook.
+ *
+ * Tracing failures are contained: the user's handler then runs untraced. Errors loading the user's
+ * own module are not the layer's to hide, and reach the runtime unchanged.
+ */
+export async function loadWrappedHandler(env: NodeJS.ProcessEnv = process.env): Promise<LambdaHandler> {
+  const { config, warnings } = loadConfig(env);
+  const taskRoot = env[LAMBDA.taskRoot] ?? process.cwd();
+  const handlerString = config.originalHandler ?? env[LAMBDA.handler] ?? '';
+  // _HANDLER keeps pointing at the layer: worker threads of a multi-concurrency runtime read it
+  // again when they start, and must load the wrapped handler too.
+
+  let wrap: ((handler: LambdaHandler) => LambdaHandler) | undefined;
+  try {
+    diag.setLogger(createPrefixedLogger(), { logLevel: config.logLevel, suppressOverrideMessage: true });
+    for (const warning of warnings) diag.warn(warning);
+    if (config.disabled) {
+      diag.info('OTEL_SDK_DISABLED is true: the function runs untraced');
+    } else {
+      const { invocations } = startTracing(config);
+      wrap = (handler) => wrapHandler(handler, invocations);
+    }
+  } catch (error) {
+    diag.error(`tracing could not start, the function runs untraced: ${describe(error)}`);
+  }
+
+  const handler = await loadUserHandler(taskRoot, handlerString);
+  if (wrap === undefined) return handler;
+  if ((handler as unknown as Record<symbol, unknown>)[STREAMING] !== undefined) {
+    diag.info('response-streaming handlers are not traced yet: the function runs untraced');
+    return handler;
+  }
+  try {
+    return wrap(handler);
+  } catch (error) {
+    diag.error(`could not wrap the handler, the function runs untraced: ${describe(error)}`);
+    return handler;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}

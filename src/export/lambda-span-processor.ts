@@ -1,0 +1,77 @@
+import { type Context, diag, TraceFlags } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ExportHealth } from './export-health.js';
+
+/** What the processor needs to know; resolved from configuration by the bootstrap. */
+export interface LambdaSpanProcessorConfig {
+  /** Creates the exporter on the first export, so its modules load after the cold start, not in it. */
+  readonly createExporter: () => Promise<SpanExporter>;
+  readonly maxQueuedSpans: number;
+  readonly health: ExportHealth;
+}
+
+/**
+ * Keeps an invocation's finished spans in memory and exports them in one request when the
+ * invocation flushes. The SDK's batch processor exports on a timer, and timers do not fire while
+ * Lambda has the process frozen, so its spans would leave late or never.
+ */
+export class LambdaSpanProcessor implements SpanProcessor {
+  private queue: ReadableSpan[] = [];
+  private droppedSpans = 0;
+  private exporter: Promise<SpanExporter> | undefined;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly config: LambdaSpanProcessorConfig) {}
+
+  onStart(_span: Span, _parentContext: Context): void {}
+
+  onEnd(span: ReadableSpan): void {
+    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if (this.queue.length >= this.config.maxQueuedSpans) {
+      this.droppedSpans++;
+      return;
+    }
+    this.queue.push(span);
+  }
+
+  /** Exports everything queued so far; resolves when that export (and any still running) ended. */
+  forceFlush(): Promise<void> {
+    if (this.droppedSpans > 0) {
+      diag.debug(`dropped ${this.droppedSpans} spans: more than ${this.config.maxQueuedSpans} were queued`);
+      this.droppedSpans = 0;
+    }
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length > 0) this.track(this.exportBatch(batch));
+    return Promise.all(this.pending).then(() => undefined);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.forceFlush();
+    await (await this.exporter)?.shutdown();
+  }
+
+  private track(work: Promise<void>): void {
+    this.pending.add(work);
+    work.finally(() => this.pending.delete(work));
+  }
+
+  private async exportBatch(batch: ReadableSpan[]): Promise<void> {
+    try {
+      this.exporter ??= this.config.createExporter();
+      const exporter = await this.exporter;
+      await new Promise<void>((resolve) => {
+        exporter.export(batch, (result) => {
+          if (result.code !== ExportResultCode.SUCCESS) {
+            const reason = result.error?.message ?? 'unknown error';
+            this.config.health.report('failed', `could not export ${batch.length} spans: ${reason}`);
+          }
+          resolve();
+        });
+      });
+    } catch (error) {
+      this.config.health.report('failed', `could not export ${batch.length} spans: ${String(error)}`);
+    }
+  }
+}

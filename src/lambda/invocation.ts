@@ -1,0 +1,177 @@
+import {
+  type Attributes,
+  type Context,
+  diag,
+  type Span,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { Config } from '../config/load-config.js';
+import type { ExportHealth } from '../export/export-health.js';
+import { DeadlineGuard } from './deadline-guard.js';
+import { flushWithinDeadline } from './flush.js';
+import { type ArnAttributes, arnAttributes } from './function-resource.js';
+import { lambdaTraceHeader, parentFromTraceHeader, type TraceableLambdaContext } from './parent-context.js';
+import { describeInvocation, describeResult, type InvocationDescription } from './triggers/index.js';
+
+/** What the invocation tracer needs from the bootstrap. */
+export interface InvocationTracerConfig {
+  readonly tracer: Tracer;
+  /** Exports every span ended so far. */
+  readonly flush: () => Promise<void>;
+  readonly config: Readonly<Config>;
+  readonly health: ExportHealth;
+}
+
+/** How the handler ended, as the wrapper saw it. */
+export type Outcome =
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly error: unknown };
+
+// Leave the runtime a little time to post the response after the flush gave up.
+const RESPONSE_RESERVE_MS = 50;
+
+/** Starts one span per invocation and ends and flushes it before the response leaves. */
+export class InvocationTracer {
+  private coldStart = process.env.AWS_LAMBDA_INITIALIZATION_TYPE !== 'provisioned-concurrency';
+  private readonly arnCache = new Map<string, ArnAttributes>();
+
+  constructor(private readonly options: InvocationTracerConfig) {}
+
+  /** Starts the invocation span; its context is the one the handler must run in. */
+  start(event: unknown, lambdaContext: TraceableLambdaContext | undefined): ActiveInvocation {
+    const { config } = this.options;
+    const description = describeInvocation(event);
+    const parent = parentFromTraceHeader(lambdaTraceHeader(lambdaContext));
+    const attributes: Attributes = {
+      ...description.attributes,
+      'faas.trigger': description.trigger,
+      'faas.coldstart': this.coldStart,
+    };
+    this.coldStart = false;
+    const requestId = lambdaContext?.awsRequestId;
+    if (typeof requestId === 'string') attributes['faas.invocation_id'] = requestId;
+    const arn = lambdaContext?.invokedFunctionArn;
+    if (typeof arn === 'string' && arn !== '') {
+      attributes['aws.lambda.invoked_arn'] = arn;
+      Object.assign(attributes, this.arnAttributesFor(arn));
+    }
+    const span = this.options.tracer.startSpan(
+      description.spanName ?? config.lambda.functionName,
+      { kind: description.kind, attributes },
+      parent,
+    );
+    return new ActiveInvocation(span, trace.setSpan(parent, span), description, lambdaContext, this.options);
+  }
+
+  private arnAttributesFor(arn: string): ArnAttributes {
+    let cached = this.arnCache.get(arn);
+    if (cached === undefined) {
+      cached = arnAttributes(arn, this.options.config.lambda.functionVersion);
+      this.arnCache.set(arn, cached);
+    }
+    return cached;
+  }
+}
+
+/** One invocation in progress. */
+export class ActiveInvocation {
+  private readonly guard: DeadlineGuard;
+  private finished: Promise<void> | undefined;
+
+  constructor(
+    private readonly span: Span,
+    /** The context the handler runs in: the invocation span is active. */
+    readonly context: Context,
+    private readonly description: InvocationDescription,
+    private readonly lambdaContext: TraceableLambdaContext | undefined,
+    private readonly options: InvocationTracerConfig,
+  ) {
+    this.guard = new DeadlineGuard(this.remainingMs(), options.config.timeoutMarginMs, () =>
+      this.onDeadline(),
+    );
+  }
+
+  /**
+   * Ends the span with the outcome and flushes, within the flush timeout and the time left.
+   * Idempotent: a handler that both calls back and resolves is finished once. Never rejects.
+   */
+  finish(outcome: Outcome): Promise<void> {
+    this.finished ??= this.endAndFlush(outcome);
+    return this.finished;
+  }
+
+  private async endAndFlush(outcome: Outcome): Promise<void> {
+    this.guard.cancel();
+    if (this.guard.fired) return; // The deadline guard already ended and flushed the span.
+    try {
+      if (outcome.ok) {
+        const described = describeResult(this.description, outcome.result);
+        this.span.setAttributes(described.attributes);
+        if (described.status) this.span.setStatus(described.status);
+      } else {
+        recordError(this.span, outcome.error);
+      }
+    } catch (error) {
+      diag.debug(`could not describe the invocation's outcome: ${String(error)}`);
+    }
+    this.span.end();
+    const remaining = this.remainingMs();
+    const bound =
+      remaining === undefined
+        ? this.options.config.flushTimeoutMs
+        : Math.min(this.options.config.flushTimeoutMs, Math.max(0, remaining - RESPONSE_RESERVE_MS));
+    await this.flush(bound);
+  }
+
+  private onDeadline(): void {
+    const margin = this.options.config.timeoutMarginMs;
+    this.span.setAttribute('error.type', 'timeout');
+    this.span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: `Lambda function timed out: still running ${margin} ms before its deadline`,
+    });
+    this.span.end();
+    void this.flush(Math.max(0, (this.remainingMs() ?? margin) - RESPONSE_RESERVE_MS));
+  }
+
+  private async flush(boundMs: number): Promise<void> {
+    const outcome = await flushWithinDeadline(this.options.flush, boundMs);
+    if (outcome === 'timed-out') {
+      this.options.health.report(
+        'slow',
+        `spans not exported within ${boundMs} ms (OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS); is the collector listening at ${this.options.config.otlpEndpoint}?`,
+      );
+    }
+  }
+
+  private remainingMs(): number | undefined {
+    try {
+      const remaining = this.lambdaContext?.getRemainingTimeInMillis?.();
+      return typeof remaining === 'number' && Number.isFinite(remaining) ? remaining : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Marks the span failed with the error as thrown; the error itself is left untouched. */
+function recordError(span: Span, error: unknown): void {
+  if (error instanceof Error) {
+    span.recordException(error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  } else {
+    const message = typeof error === 'string' ? error : safeString(error);
+    span.recordException(message);
+    span.setStatus({ code: SpanStatusCode.ERROR, message });
+  }
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return 'non-Error value thrown';
+  }
+}

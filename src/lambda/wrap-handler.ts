@@ -1,0 +1,117 @@
+import { context as otelContext } from '@opentelemetry/api';
+import type { ActiveInvocation, InvocationTracer, Outcome } from './invocation.js';
+import type { TraceableLambdaContext } from './parent-context.js';
+
+/** A Lambda handler as the runtime sees it. */
+export type LambdaHandler = (event: unknown, context: unknown, callback?: LambdaCallback) => unknown;
+export type LambdaCallback = (error?: unknown, result?: unknown) => void;
+
+type LegacyContextMethod = 'succeed' | 'fail' | 'done';
+
+/**
+ * Wraps the user's handler so every invocation runs inside its span, which is ended and flushed
+ * before the runtime receives the result or the error, both passed on unchanged.
+ *
+ * The wrapper reports the same `length` as the user's handler: the nodejs24.x runtime rejects
+ * handlers with three parameters (callback style), so an async handler must never look like one,
+ * and a callback handler must meet the runtime's own verdict, not a different one caused by us.
+ * Runtimes that pass a callback always pass it as the third argument, whatever `length` says.
+ */
+export function wrapHandler(handler: LambdaHandler, tracer: InvocationTracer): LambdaHandler {
+  function tracedHandler(this: unknown, event: unknown, lambdaContext: unknown, ...rest: unknown[]): unknown {
+    let invocation: ActiveInvocation;
+    try {
+      invocation = tracer.start(event, lambdaContext as TraceableLambdaContext | undefined);
+    } catch {
+      // Tracing failed before the handler ran: run it exactly as if the layer were absent.
+      return handler.call(this, event, lambdaContext, ...(rest as [LambdaCallback?]));
+    }
+    const runtimeCallback = typeof rest[0] === 'function' ? (rest[0] as LambdaCallback) : undefined;
+    const finishThen = (outcome: Outcome, report: () => void): void => {
+      invocation.finish(outcome).then(report, report);
+    };
+
+    const callback: LambdaCallback | undefined =
+      runtimeCallback &&
+      ((error?: unknown, result?: unknown) => {
+        const outcome: Outcome =
+          error === undefined || error === null ? { ok: true, result } : { ok: false, error };
+        finishThen(outcome, () => runtimeCallback(error, result));
+      });
+    wrapLegacyContextMethods(lambdaContext, finishThen);
+
+    let returned: unknown;
+    try {
+      returned = otelContext.with(invocation.context, () =>
+        callback
+          ? handler.call(this, event, lambdaContext, callback)
+          : handler.call(this, event, lambdaContext),
+      );
+    } catch (error) {
+      // A synchronous throw: the runtime must receive the same error, after the flush. A runtime
+      // with callbacks answers a throw by calling its callback with it, so the wrapper does that.
+      if (callback) {
+        callback(error);
+        return undefined;
+      }
+      return invocation.finish({ ok: false, error }).then(() => Promise.reject(error));
+    }
+    if (isThenable(returned)) {
+      return Promise.resolve(returned).then(
+        (result) => invocation.finish({ ok: true, result }).then(() => result),
+        (error: unknown) => invocation.finish({ ok: false, error }).then(() => Promise.reject(error)),
+      );
+    }
+    if (!callback) {
+      // A synchronous handler on a runtime without callbacks: its return value is the result.
+      return invocation.finish({ ok: true, result: returned }).then(() => returned);
+    }
+    return returned;
+  }
+  Object.defineProperty(tracedHandler, 'length', { value: handler.length });
+  copyRuntimeMarkers(handler, tracedHandler);
+  return tracedHandler;
+}
+
+/**
+ * The older runtime generation still gives `context.succeed/fail/done`; a handler that answers
+ * through them must get its span ended and flushed first, as with the callback.
+ */
+function wrapLegacyContextMethods(
+  lambdaContext: unknown,
+  finishThen: (outcome: Outcome, report: () => void) => void,
+): void {
+  if (typeof lambdaContext !== 'object' || lambdaContext === null) return;
+  const ctx = lambdaContext as Record<LegacyContextMethod, unknown>;
+  const outcomes: Record<LegacyContextMethod, (a?: unknown, b?: unknown) => Outcome> = {
+    succeed: (result) => ({ ok: true, result }),
+    fail: (error) => ({ ok: false, error }),
+    done: (error, result) =>
+      error === undefined || error === null ? { ok: true, result } : { ok: false, error },
+  };
+  for (const name of Object.keys(outcomes) as LegacyContextMethod[]) {
+    const original = ctx[name];
+    if (typeof original !== 'function') continue;
+    try {
+      ctx[name] = (a?: unknown, b?: unknown) =>
+        finishThen(outcomes[name](a, b), () => original.call(ctx, a, b));
+    } catch {
+      // A read-only property: leave it; the span then ends when the runtime's callback path does.
+    }
+  }
+}
+
+/** Response-streaming handlers carry symbol markers the runtime reads; the wrapper must carry them too. */
+function copyRuntimeMarkers(from: LambdaHandler, to: LambdaHandler): void {
+  for (const key of Object.getOwnPropertySymbols(from)) {
+    (to as unknown as Record<symbol, unknown>)[key] = (from as unknown as Record<symbol, unknown>)[key];
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
