@@ -1,0 +1,101 @@
+import type { MessageCarrier } from './types.js';
+import { isObj, obj, str } from './util.js';
+
+/** Message attribute names (lower-cased) that carry trace context; the rest is user data, never read. */
+const TRACE_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'traceparent',
+  'tracestate',
+  'baggage',
+  'x-amzn-trace-id',
+]);
+
+/**
+ * OpenTelemetry SDKs keep 128 links per span by default (`OTEL_SPAN_LINK_COUNT_LIMIT`); reading
+ * more carriers than that from a 10,000-message batch would be wasted work.
+ */
+export const DEFAULT_CARRIER_LIMIT = 128;
+
+const EMPTY: readonly MessageCarrier[] = Object.freeze([]);
+
+/** Copies the trace attributes of one message's attribute map; `readValue` reads SQS's or SNS's shape. */
+function traceHeaders(
+  attributes: unknown,
+  readValue: (attribute: unknown) => string | undefined,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const map = obj(attributes);
+  if (map === undefined) return headers;
+  for (const name of Object.keys(map)) {
+    const lower = name.toLowerCase();
+    if (!TRACE_ATTRIBUTES.has(lower)) continue;
+    const value = readValue(map[name]);
+    if (value !== undefined) headers[lower] = value;
+  }
+  return headers;
+}
+
+const sqsValue = (attribute: unknown): string | undefined => str(obj(attribute)?.stringValue);
+const snsValue = (attribute: unknown): string | undefined => {
+  const a = obj(attribute);
+  return a?.Type === 'String' ? str(a.Value) : undefined;
+};
+
+/**
+ * The trace-context carriers of an SQS event's messages, one per record in record order, up to
+ * `limit`, for the caller to extract span links from.
+ *
+ * A record's `attributes.AWSTraceHeader` (the system attribute AWS sets from the sender's X-Ray
+ * context, kept across SNS → SQS and other hops) comes first; only without it are the message
+ * attributes `traceparent`, `tracestate`, `baggage` and `X-Amzn-Trace-Id` (`stringValue`) read.
+ * Never throws; anything that is not an SQS event gives an empty list.
+ */
+export function sqsMessageCarriers(
+  event: unknown,
+  limit: number = DEFAULT_CARRIER_LIMIT,
+): readonly MessageCarrier[] {
+  try {
+    if (!isObj(event) || !Array.isArray(event.Records)) return EMPTY;
+    const records: unknown[] = event.Records;
+    const count = Math.min(records.length, limit);
+    const carriers: MessageCarrier[] = [];
+    for (let i = 0; i < count; i++) {
+      const record = obj(records[i]);
+      if (record === undefined || record.eventSource !== 'aws:sqs') {
+        // Keep the positions aligned with the records.
+        carriers.push({ headers: {} });
+        continue;
+      }
+      const xrayHeader = str(obj(record.attributes)?.AWSTraceHeader);
+      if (xrayHeader !== undefined) carriers.push({ xrayHeader, headers: {} });
+      else carriers.push({ headers: traceHeaders(record.messageAttributes, sqsValue) });
+    }
+    return carriers;
+  } catch {
+    return EMPTY;
+  }
+}
+
+/**
+ * The same for an SNS event: SNS delivers one record per invocation, whose trace headers, if the
+ * publisher set any, are `String` message attributes (`{ Type, Value }`). SNS records have no
+ * `AWSTraceHeader`: with active tracing Lambda itself continues the publisher's X-Ray trace.
+ */
+export function snsMessageCarriers(
+  event: unknown,
+  limit: number = DEFAULT_CARRIER_LIMIT,
+): readonly MessageCarrier[] {
+  try {
+    if (!isObj(event) || !Array.isArray(event.Records)) return EMPTY;
+    const records: unknown[] = event.Records;
+    const count = Math.min(records.length, limit);
+    const carriers: MessageCarrier[] = [];
+    for (let i = 0; i < count; i++) {
+      const record = obj(records[i]);
+      const sns = record?.EventSource === 'aws:sns' ? obj(record.Sns) : undefined;
+      carriers.push({ headers: sns === undefined ? {} : traceHeaders(sns.MessageAttributes, snsValue) });
+    }
+    return carriers;
+  } catch {
+    return EMPTY;
+  }
+}
