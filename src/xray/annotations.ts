@@ -1,0 +1,142 @@
+import type { AttributeValue } from '@opentelemetry/api';
+import { type AttributeReader, truncate } from './attribute-reader.js';
+import type { XRayAnnotationValue } from './segment-types.js';
+
+/** Span attribute listing (string array) the keys of the span's attributes to index. */
+export const ANNOTATIONS_ATTRIBUTE = 'aws.xray.annotations';
+
+/** Prefix of span attributes holding a JSON object for the metadata namespace named after it. */
+export const METADATA_ATTRIBUTE_PREFIX = 'aws.xray.metadata.';
+
+/** Namespace of the metadata that has no namespace of its own. */
+export const DEFAULT_METADATA_NAMESPACE = 'default';
+
+/** Prefix the collector gives resource attributes in a segment's metadata and annotations. */
+const RESOURCE_PREFIX = 'otel.resource.';
+
+/** The schema's limits: keys `^[a-zA-Z0-9_]{1,500}$`, string values up to 1000 characters. */
+const MAX_ANNOTATION_KEY = 500;
+const MAX_ANNOTATION_STRING = 1000;
+
+/** What `makeAnnotations` needs. */
+export interface AnnotationSource {
+  /** The span's attributes; those already turned into segment fields are left out. */
+  attributes: AttributeReader;
+  resource: AttributeReader;
+  /** Segments carry the resource attributes (as `otel.resource.<key>`), subsegments do not. */
+  includeResource: boolean;
+  indexedAttributes: readonly string[];
+  indexAllAttributes: boolean;
+}
+
+/** The annotations, metadata and `user` of a document. */
+export interface AnnotationsAndMetadata {
+  user?: string;
+  annotations?: Record<string, XRayAnnotationValue>;
+  metadata?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * Splits the span's remaining attributes between annotations (indexed, searchable) and metadata,
+ * as the collector's exporter does:
+ *
+ * - `enduser.id` becomes `user`;
+ * - an attribute is an annotation when it is named in `indexedAttributes` (even one already used
+ *   for an `http`/`aws`/`sql` field), in the span's `aws.xray.annotations` list, or when
+ *   `indexAllAttributes` is set; its key is sanitised to `[A-Za-z0-9_]` (others become `_`) and
+ *   only string, finite number and boolean values qualify;
+ * - `aws.xray.metadata.<namespace>` attributes holding a JSON object fill that namespace
+ *   (`default` merges into the default one);
+ * - everything else, including indexed values that cannot be annotations, goes to
+ *   `metadata.default`, and on segments each resource attribute as `otel.resource.<key>`.
+ */
+export function makeAnnotations(source: AnnotationSource): AnnotationsAndMetadata {
+  const { attributes: attrs } = source;
+  const result: AnnotationsAndMetadata = {};
+  const annotations: Record<string, XRayAnnotationValue> = {};
+  const metadata: Record<string, Record<string, unknown>> = {};
+  const defaults: Record<string, unknown> = {};
+
+  const user = attrs.string('enduser.id');
+  if (user !== undefined) result.user = truncate(user, 250);
+
+  const indexed = new Set(source.indexAllAttributes ? [] : source.indexedAttributes);
+  for (const key of attrs.strings(ANNOTATIONS_ATTRIBUTE) ?? []) indexed.add(key);
+  const isIndexed = (key: string) => source.indexAllAttributes || indexed.has(key);
+
+  const annotate = (key: string, value: AttributeValue) => {
+    const annotationKey = annotationKeyOf(key);
+    const annotationValue = annotationValueOf(value);
+    if (annotationKey !== undefined && annotationValue !== undefined)
+      annotations[annotationKey] = annotationValue;
+    else defaults[key] = value;
+  };
+
+  if (source.includeResource) {
+    for (const [key, value] of Object.entries(source.resource.attributes)) {
+      if (value === undefined || value === null) continue;
+      const prefixed = RESOURCE_PREFIX + key;
+      if (isIndexed(prefixed)) annotate(prefixed, value);
+      else defaults[prefixed] = value;
+    }
+  }
+
+  for (const [key, value] of Object.entries(attrs.attributes)) {
+    if (value === undefined || value === null || key === ANNOTATIONS_ATTRIBUTE || key === 'enduser.id')
+      continue;
+    // A listed key is indexed even when a block already used it (the collector's rule for
+    // `indexed_attributes`, extended here to the span's own list).
+    if (attrs.consumed.has(key) && !indexed.has(key)) continue;
+    if (isIndexed(key)) {
+      annotate(key, value);
+    } else if (key.startsWith(METADATA_ATTRIBUTE_PREFIX) && typeof value === 'string') {
+      addMetadataNamespace(key.slice(METADATA_ATTRIBUTE_PREFIX.length), key, value, metadata, defaults);
+    } else {
+      defaults[key] = value;
+    }
+  }
+
+  if (Object.keys(annotations).length > 0) result.annotations = annotations;
+  if (Object.keys(defaults).length > 0) {
+    metadata[DEFAULT_METADATA_NAMESPACE] = { ...defaults, ...metadata[DEFAULT_METADATA_NAMESPACE] };
+  }
+  if (Object.keys(metadata).length > 0) result.metadata = metadata;
+  return result;
+}
+
+/** A JSON object goes to its namespace; anything else stays, as it was, in the default one. */
+function addMetadataNamespace(
+  namespace: string,
+  key: string,
+  json: string,
+  metadata: Record<string, Record<string, unknown>>,
+  defaults: Record<string, unknown>,
+): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || namespace === '') {
+    defaults[key] = json;
+  } else if (namespace.toLowerCase() === DEFAULT_METADATA_NAMESPACE) {
+    metadata[DEFAULT_METADATA_NAMESPACE] = { ...metadata[DEFAULT_METADATA_NAMESPACE], ...parsed };
+  } else {
+    metadata[namespace] = parsed as Record<string, unknown>;
+  }
+}
+
+/** An X-Ray annotation key: every character outside `[A-Za-z0-9_]` becomes `_`, cut to 500. */
+export function annotationKeyOf(key: string): string | undefined {
+  const fixed = key.replace(/[^A-Za-z0-9_]/g, '_').slice(0, MAX_ANNOTATION_KEY);
+  return fixed === '' ? undefined : fixed;
+}
+
+/** The value as an annotation (string cut to 1000, finite number, boolean), or `undefined`. */
+function annotationValueOf(value: AttributeValue): XRayAnnotationValue | undefined {
+  if (typeof value === 'string') return truncate(value, MAX_ANNOTATION_STRING);
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'boolean') return value;
+  return undefined;
+}

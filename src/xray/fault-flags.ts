@@ -1,0 +1,65 @@
+import { type SpanStatus, SpanStatusCode } from '@opentelemetry/api';
+
+/** X-Ray's three failure flags. */
+export interface FaultFlags {
+  /** A client error (4xx): the caller's fault. */
+  error: boolean;
+  /** A server error (5xx) or an unclassified failure. */
+  fault: boolean;
+  /** The request was throttled (429, or an AWS throttling error). */
+  throttle: boolean;
+}
+
+/**
+ * Error codes AWS services use for throttling (the AWS SDKs' retry strategy treats the same list
+ * as throttling). The JS AWS SDK v3 names its errors after the code, so `exception.type` is it.
+ */
+const AWS_THROTTLING_CODES = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'TransactionInProgressException',
+  'RequestLimitExceeded',
+  'BandwidthLimitExceeded',
+  'LimitExceededException',
+  'RequestThrottled',
+  'SlowDown',
+  'PriorRequestNotComplete',
+  'EC2ThrottledException',
+]);
+
+/** What `faultFlags` needs to know about the span. */
+export interface FaultSource {
+  status: SpanStatus;
+  httpStatus: number | undefined;
+  isAwsSdk: boolean;
+  exceptionTypes: readonly string[];
+}
+
+/**
+ * Decides `error`, `fault` and `throttle` as the collector does: the HTTP status wins when it is
+ * 4xx (`error`, and `throttle` for 429) or 5xx (`fault`); otherwise an ERROR status is a
+ * `fault`. HTTP spans often keep an UNSET status, so the status code alone would miss them.
+ *
+ * One addition: an AWS SDK call that failed with a throttling error code (which AWS often
+ * returns as 400, or which the instrumentation records with no HTTP status at all) is marked
+ * `throttle` and `error`, as the X-Ray SDKs do, not `fault`.
+ */
+export function faultFlags(source: FaultSource): FaultFlags {
+  const { httpStatus } = source;
+  const isErrorStatus = source.status.code === SpanStatusCode.ERROR;
+  const awsThrottled =
+    source.isAwsSdk && source.exceptionTypes.some((type) => AWS_THROTTLING_CODES.has(type));
+
+  if (httpStatus !== undefined && httpStatus >= 500 && httpStatus <= 599) {
+    return { error: false, fault: true, throttle: false };
+  }
+  if (httpStatus !== undefined && httpStatus >= 400 && httpStatus <= 499) {
+    return { error: true, fault: false, throttle: httpStatus === 429 || awsThrottled };
+  }
+  if (awsThrottled) return { error: true, fault: false, throttle: true };
+  return { error: false, fault: isErrorStatus, throttle: false };
+}

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { MAX_NAME_LENGTH, sanitizeSegmentName } from '../../../src/xray/names.js';
+import { fixturePath } from './helpers.js';
+
+const schema = JSON.parse(readFileSync(fixturePath('segment-document-schema.json'), 'utf8'));
+/** The schema's own name pattern, compiled the way Ajv compiles it (`u` flag). */
+const schemaName = new RegExp(schema.properties.name.pattern, 'u');
+
+test('every BMP character kept by the sanitiser is one the schema allows', () => {
+  const rejected: string[] = [];
+  for (let code = 0; code <= 0xffff; code += 1) {
+    if (code >= 0xd800 && code <= 0xdfff) continue; // lone surrogates are not characters
+    const name = sanitizeSegmentName(`a${String.fromCharCode(code)}`);
+    if (!schemaName.test(name)) rejected.push(code.toString(16));
+  }
+  assert.deepEqual(rejected, [], `kept but invalid: ${rejected.slice(0, 20).join(' ')}`);
+});
+
+test('letters, numbers, whitespace and the documented symbols are kept', () => {
+  assert.equal(
+    sanitizeSegmentName('Zahlung prüfen 日本 Ωmega ٣ _.:/%&#=+-@'),
+    'Zahlung prüfen 日本 Ωmega ٣ _.:/%&#=+-@',
+  );
+});
+
+test('the backslash, control characters and astral characters go', () => {
+  assert.equal(sanitizeSegmentName('a\\b\tc\nd😀e𝐀f'), 'abcdef');
+});
+
+test('names are cut to 200 code points, and an empty result is "span"', () => {
+  assert.equal(sanitizeSegmentName('x'.repeat(500)).length, MAX_NAME_LENGTH);
+  assert.equal(sanitizeSegmentName(''), 'span');
+  assert.equal(sanitizeSegmentName('!!!'), 'span');
+  assert.ok(schemaName.test(sanitizeSegmentName('ü'.repeat(201))));
+});

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { SpanKind } from '@opentelemetry/api';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { MAX_DATAGRAM_BYTES } from '../../../src/xray/datagram-fit.js';
+import type { XRaySegmentDocument } from '../../../src/xray/segment-types.js';
+import { XRayUdpExporter } from '../../../src/xray/udp-exporter.js';
+import { assertValidDocument, LAMBDA_CONTEXT, LAMBDA_FACADE, makeTracing } from './helpers.js';
+
+const HEADER = '{"format":"json","version":1}';
+
+/** A stand-in X-Ray daemon: a UDP socket on 127.0.0.1 that collects datagrams. */
+async function startDaemon(): Promise<{
+  socket: Socket;
+  port: number;
+  received: Buffer[];
+  next: (count: number) => Promise<Buffer[]>;
+}> {
+  const socket = createSocket('udp4');
+  const received: Buffer[] = [];
+  const waiters: { count: number; resolve: (datagrams: Buffer[]) => void }[] = [];
+  socket.on('message', (message) => {
+    received.push(message);
+    for (const waiter of waiters.filter((entry) => received.length >= entry.count)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(received.slice(0, waiter.count));
+    }
+  });
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  const next = (count: number) =>
+    received.length >= count
+      ? Promise.resolve(received.slice(0, count))
+      : new Promise<Buffer[]>((resolve) => waiters.push({ count, resolve }));
+  return { socket, port: socket.address().port, received, next };
+}
+
+function exportSpans(exporter: XRayUdpExporter, spans: ReadableSpan[]): Promise<ExportResult> {
+  return new Promise((resolve) => exporter.export(spans, resolve));
+}
+
+function parseDatagram(datagram: Buffer): XRaySegmentDocument {
+  const text = datagram.toString('utf8');
+  const newline = text.indexOf('\n');
+  assert.equal(text.slice(0, newline), HEADER, 'each datagram starts with the header line');
+  return JSON.parse(text.slice(newline + 1));
+}
+
+test('each document goes to the daemon in its own datagram, after the header line', async (t) => {
+  const daemon = await startDaemon();
+  t.after(() => daemon.socket.close());
+  const exporter = new XRayUdpExporter({ address: `127.0.0.1:${daemon.port}` });
+  t.after(() => exporter.shutdown());
+
+  const { record, under } = makeTracing();
+  const handler = record('handler', { kind: SpanKind.SERVER }, LAMBDA_CONTEXT);
+  const query = record(
+    'pg.query',
+    { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql', 'db.name': 'test' } },
+    under(handler),
+  );
+
+  const result = await exportSpans(exporter, [handler, query]);
+  assert.equal(result.code, ExportResultCode.SUCCESS);
+
+  const datagrams = await daemon.next(2);
+  const documents = datagrams.map(parseDatagram);
+  for (const document of documents) assertValidDocument(document);
+  const segment = documents.find((document) => document.id === handler.spanContext().spanId);
+  const subsegment = documents.find((document) => document.id === query.spanContext().spanId);
+  assert.ok(segment !== undefined && subsegment !== undefined);
+
+  const traceId = handler.spanContext().traceId;
+  const xrayTraceId = `1-${traceId.slice(0, 8)}-${traceId.slice(8)}`;
+  assert.equal(segment.trace_id, xrayTraceId);
+  assert.equal(segment.parent_id, LAMBDA_FACADE.spanId);
+  assert.equal(segment.type, undefined);
+  assert.equal(subsegment.trace_id, xrayTraceId);
+  assert.equal(subsegment.parent_id, handler.spanContext().spanId);
+  assert.equal(subsegment.type, 'subsegment');
+  assert.equal(exporter.stats.sentDatagrams, 2);
+});
+
+test('a span over 64 KB arrives shortened, in one datagram under the limit', async (t) => {
+  const daemon = await startDaemon();
+  t.after(() => daemon.socket.close());
+  const exporter = new XRayUdpExporter({ address: `127.0.0.1:${daemon.port}` });
+  t.after(() => exporter.shutdown());
+
+  const { record } = makeTracing();
+  const big = record(
+    'big',
+    { kind: SpanKind.SERVER, attributes: { payload: 'z'.repeat(150_000) } },
+    LAMBDA_CONTEXT,
+  );
+  assert.equal((await exportSpans(exporter, [big])).code, ExportResultCode.SUCCESS);
+
+  const [datagram] = await daemon.next(1);
+  assert.ok(datagram.length <= MAX_DATAGRAM_BYTES, `${datagram.length} bytes`);
+  const document = parseDatagram(datagram);
+  assertValidDocument(document);
+  assert.equal(document.id, big.spanContext().spanId);
+  assert.ok(exporter.stats.truncatedValues > 0);
+});
+
+test('with no daemon listening, export calls back promptly and never throws', async (t) => {
+  // A port that was just bound and released: nothing listens there.
+  const probe = createSocket('udp4');
+  probe.bind(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const closedPort = probe.address().port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+
+  const exporter = new XRayUdpExporter({ address: `127.0.0.1:${closedPort}` });
+  t.after(() => exporter.shutdown());
+  const { record } = makeTracing();
+  const spans = Array.from({ length: 5 }, (_, index) =>
+    record(`s${index}`, { kind: SpanKind.SERVER }, LAMBDA_CONTEXT),
+  );
+
+  for (let round = 0; round < 3; round += 1) {
+    const started = performance.now();
+    const result = await exportSpans(exporter, spans);
+    const elapsed = performance.now() - started;
+    assert.ok(
+      result.code === ExportResultCode.SUCCESS || result.code === ExportResultCode.FAILED,
+      `round ${round}: ${result.code}`,
+    );
+    assert.ok(elapsed < 500, `round ${round} took ${elapsed} ms`);
+  }
+  await exporter.forceFlush();
+});
+
+test('a malformed address still exports (to the default), and after shutdown export fails', async () => {
+  const exporter = new XRayUdpExporter({ address: 'nonsense' });
+  assert.deepEqual(exporter.address, { host: '127.0.0.1', port: 2000 });
+  const { record } = makeTracing();
+  const span = record('s', { kind: SpanKind.SERVER }, LAMBDA_CONTEXT);
+  assert.equal((await exportSpans(exporter, [])).code, ExportResultCode.SUCCESS);
+  await exporter.shutdown();
+  await exporter.shutdown();
+  const result = await exportSpans(exporter, [span]);
+  assert.equal(result.code, ExportResultCode.FAILED);
+});
+
+test('the socket never keeps the process alive', async () => {
+  // A child process exports one span to a port nobody reads and must exit on its own.
+  const exporterUrl = new URL('../../../src/xray/udp-exporter.js', import.meta.url).href;
+  const script = `
+    const { XRayUdpExporter } = await import(${JSON.stringify(exporterUrl)});
+    const exporter = new XRayUdpExporter({ address: '127.0.0.1:9' });
+    const span = {
+      name: 'child', kind: 1, spanContext: () => ({ traceId: '5f84c7a0bb5ab5f0b0c1d2e3f4a5b6c7', spanId: '53995c3f42cd8ad8', traceFlags: 1 }),
+      startTime: [1700000000, 0], endTime: [1700000001, 0], ended: true, status: { code: 0 },
+      attributes: {}, links: [], events: [], resource: { attributes: {} },
+    };
+    exporter.export([span], (result) => { process.stdout.write('exported ' + result.code); });
+  `;
+  const started = performance.now();
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    timeout: 10_000,
+  });
+  assert.equal(stdout, 'exported 0');
+  assert.ok(performance.now() - started < 10_000);
+});
