@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { startFunction, traceHeader } from '../helpers/traced-function.js';
+import { defineLayerSuite } from './layer-suite.js';
+
+defineLayerSuite('nodejs22.x');
+
+// Callback handlers exist only on this generation; nodejs24.x refuses them (see layer-nodejs24).
+let receiver: OtlpReceiver;
+before(async () => {
+  receiver = await OtlpReceiver.start();
+});
+after(() => receiver.close());
+
+test('nodejs22.x: a callback handler is traced, its result and error passed on', async () => {
+  const fn = await startFunction({
+    runtime: 'nodejs22.x',
+    fixture: 'callback',
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
+  });
+  try {
+    const ok = traceHeader(true);
+    const r1 = await fn.invoke({}, { traceHeader: ok.header });
+    assert.equal(r1.status, 'success', fn.output());
+    assert.deepEqual(r1.payload, { ok: true, requestId: r1.requestId });
+    const span = receiver.spans.find((s) => s.traceId === ok.traceId && s.kind === 2);
+    assert.ok(span, 'no invocation span');
+    assert.ok(receiver.spans.some((s) => s.parentSpanId === span.spanId && s.name === 'manual-work'));
+
+    const failing = traceHeader(true);
+    const r2 = await fn.invoke({ action: 'throw' }, { traceHeader: failing.header });
+    assert.equal(r2.status, 'error');
+    assert.equal(r2.error?.errorMessage, 'callback failed');
+    const failed = receiver.spans.find((s) => s.traceId === failing.traceId && s.kind === 2);
+    assert.equal(failed?.status.code, 2);
+  } finally {
+    await fn.cleanup();
+  }
+});

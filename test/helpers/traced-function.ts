@@ -1,0 +1,78 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LocalFunction, type LocalFunctionOptions } from '../../src/local/lambda-process.js';
+import type { RuntimeName } from '../../src/local/runtime-entries.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The built layer, as Lambda would unpack it at /opt (built by `npm run build:layer`). */
+export const LAYER_DIR = path.join(repoRoot, 'dist/layer');
+export const EXEC_WRAPPER = path.join(LAYER_DIR, 'otel-handler');
+
+/** Which copy of `@opentelemetry/api` the function ships in its own node_modules. */
+export type ShippedApi = 'none' | 'same' | 'newer' | 'older';
+
+const API_COPIES: Record<Exclude<ShippedApi, 'none'>, string> = {
+  same: 'node_modules/@opentelemetry/api',
+  newer: 'node_modules/otel-api-newer',
+  older: 'node_modules/otel-api-older',
+};
+
+/** Copies a fixture function into a fresh task root, with the chosen API copy installed. */
+export function prepareTaskRoot(fixture: string, api: ShippedApi): string {
+  const taskRoot = mkdtempSync(path.join(tmpdir(), `fn-${fixture}-`));
+  cpSync(path.join(repoRoot, 'test/fixtures/functions', fixture), taskRoot, { recursive: true });
+  if (api !== 'none') {
+    cpSync(path.join(repoRoot, API_COPIES[api]), path.join(taskRoot, 'node_modules/@opentelemetry/api'), {
+      recursive: true,
+    });
+  }
+  return taskRoot;
+}
+
+export interface TracedFunctionOptions extends Partial<Omit<LocalFunctionOptions, 'taskRoot'>> {
+  runtime: RuntimeName;
+  fixture: string;
+  api?: ShippedApi;
+  /** false runs the same function without the layer, for comparisons. */
+  traced?: boolean;
+}
+
+/** A function started through the built layer's exec wrapper, like Lambda starts it. */
+export async function startFunction(
+  options: TracedFunctionOptions,
+): Promise<LocalFunction & { readonly taskRoot: string; cleanup(): Promise<void> }> {
+  const { fixture, api = 'none', traced = true, ...rest } = options;
+  const taskRoot = prepareTaskRoot(fixture, api);
+  const fn = await LocalFunction.start({
+    handler: 'index.handler',
+    functionName: `fixture-${fixture}`,
+    optDir: LAYER_DIR,
+    ...rest,
+    ...(traced ? { execWrapper: EXEC_WRAPPER } : {}),
+    taskRoot,
+  });
+  return Object.assign(fn, {
+    taskRoot,
+    async cleanup() {
+      await fn.stop();
+      rmSync(taskRoot, { recursive: true, force: true });
+    },
+  });
+}
+
+/** A Lambda trace header with a fresh root, as the Lambda service sends it. */
+export function traceHeader(sampled: boolean): { header: string; traceId: string; parentId: string } {
+  const hex = (n: number) =>
+    Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+  const epoch = Math.floor(Date.now() / 1000).toString(16);
+  const random = hex(24);
+  const parentId = hex(16);
+  return {
+    header: `Root=1-${epoch}-${random};Parent=${parentId};Sampled=${sampled ? 1 : 0}`,
+    traceId: `${epoch}${random}`,
+    parentId,
+  };
+}
