@@ -18,7 +18,10 @@ const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
  * Tracing failures are contained: the user's handler then runs untraced. Errors loading the user's
  * own module are not the layer's to hide, and reach the runtime unchanged.
  */
-export async function loadWrappedHandler(env: NodeJS.ProcessEnv = process.env): Promise<LambdaHandler> {
+export async function loadWrappedHandler(
+  env: NodeJS.ProcessEnv = process.env,
+  start: typeof startTracing = startTracing,
+): Promise<LambdaHandler> {
   const { config, warnings } = loadConfig(env);
   const taskRoot = env[LAMBDA.taskRoot] ?? process.cwd();
   const handlerString = config.originalHandler ?? env[LAMBDA.handler] ?? '';
@@ -32,7 +35,7 @@ export async function loadWrappedHandler(env: NodeJS.ProcessEnv = process.env): 
     if (config.disabled) {
       diag.info('OTEL_SDK_DISABLED is true: the function runs untraced');
     } else {
-      const { invocations } = startTracing(config);
+      const { invocations } = start(config);
       wrap = (handler) => wrapHandler(handler, invocations);
     }
   } catch (error) {

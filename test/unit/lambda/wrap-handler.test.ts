@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { loadConfig } from '../../../src/config/load-config.js';
+import { ExportHealth } from '../../../src/export/export-health.js';
+import { InvocationTracer } from '../../../src/lambda/invocation.js';
+import { type LambdaCallback, type LambdaHandler, wrapHandler } from '../../../src/lambda/wrap-handler.js';
+
+// The layer registers this context manager; the unit tests need one to see the active span.
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+
+/** A tracer whose flush is observable: `flushed` counts completed flushes. */
+function setup(flushDelayMs = 0) {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const state = { flushed: 0 };
+  const tracer = new InvocationTracer({
+    tracer: provider.getTracer('test'),
+    flush: () =>
+      new Promise<void>((resolve) => setTimeout(() => resolve(void state.flushed++), flushDelayMs)),
+    config: loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'unit-fn' }).config,
+    health: new ExportHealth(),
+  });
+  return { exporter, tracer, state };
+}
+
+const lambdaContext = (header?: string) => ({
+  awsRequestId: 'req-1',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:unit-fn:live',
+  ...(header ? { xRayTraceId: header } : {}),
+  getRemainingTimeInMillis: () => 30_000,
+});
+
+describe('wrapHandler', () => {
+  test("keeps the handler's arity: two stays two, three stays three", () => {
+    const { tracer } = setup();
+    assert.equal(wrapHandler(async (_e: unknown, _c: unknown) => 1, tracer).length, 2);
+    assert.equal(wrapHandler((_e: unknown, _c: unknown, _cb?: LambdaCallback) => 1, tracer).length, 3);
+    assert.equal(wrapHandler(async () => 1, tracer).length, 0);
+  });
+
+  test('returns the very same result object, after the flush', async () => {
+    const { tracer, state, exporter } = setup(20);
+    const result = { statusCode: 200 };
+    const wrapped = wrapHandler(async () => result, tracer);
+    const returned = await wrapped({}, lambdaContext());
+    assert.equal(returned, result);
+    assert.equal(state.flushed, 1);
+    const [span] = exporter.getFinishedSpans();
+    assert.equal(span?.name, 'unit-fn');
+    assert.equal(
+      span?.attributes['cloud.resource_id'],
+      'arn:aws:lambda:eu-west-1:111122223333:function:unit-fn',
+    );
+    assert.equal(span?.attributes['faas.coldstart'], true);
+  });
+
+  test('rejects with the very same error, thrown synchronously or asynchronously', async () => {
+    const { tracer, exporter } = setup();
+    const error = new Error('boom');
+    for (const handler of [
+      () => {
+        throw error;
+      },
+      async () => {
+        throw error;
+      },
+    ] as LambdaHandler[]) {
+      await assert.rejects(
+        Promise.resolve(wrapHandler(handler, tracer)({}, lambdaContext())),
+        (e) => e === error,
+      );
+    }
+    const spans = exporter.getFinishedSpans();
+    assert.equal(spans.length, 2);
+    for (const span of spans) {
+      assert.equal(span.status.code, SpanStatusCode.ERROR);
+      assert.equal(span.events[0]?.name, 'exception');
+    }
+  });
+
+  test('the handler runs with the invocation span active, parented to the trace header', async () => {
+    const { tracer, exporter } = setup();
+    const header = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    let activeTraceId: string | undefined;
+    await wrapHandler(async () => {
+      activeTraceId = trace.getActiveSpan()?.spanContext().traceId;
+    }, tracer)({}, lambdaContext(header));
+    const [span] = exporter.getFinishedSpans();
+    assert.equal(activeTraceId, '5759e988bd862e3fe1be46a994272793');
+    assert.equal(span?.spanContext().traceId, activeTraceId);
+    assert.equal(span?.parentSpanContext?.spanId, '53995c3f42cd8ad8');
+  });
+
+  test("callback handlers: the span ends and flushes before the runtime's callback runs", async () => {
+    const { tracer, state, exporter } = setup(10);
+    const wrapped = wrapHandler((_event, _context, callback) => {
+      setTimeout(() => callback?.(null, 'done'), 1);
+    }, tracer);
+    const seen = await new Promise<{ args: unknown[]; flushed: number; spans: number }>((resolve) => {
+      wrapped({}, lambdaContext(), (...args: unknown[]) =>
+        resolve({ args, flushed: state.flushed, spans: exporter.getFinishedSpans().length }),
+      );
+    });
+    assert.deepEqual(seen, { args: [null, 'done'], flushed: 1, spans: 1 });
+  });
+
+  test("a synchronous throw in a callback handler reaches the runtime's callback, after the flush", async () => {
+    const { tracer, state } = setup(5);
+    const error = new Error('sync');
+    const wrapped = wrapHandler((_e, _c, _cb) => {
+      throw error;
+    }, tracer);
+    const seen = await new Promise<{ error: unknown; flushed: number }>((resolve) => {
+      wrapped({}, lambdaContext(), (e: unknown) => resolve({ error: e, flushed: state.flushed }));
+    });
+    assert.equal(seen.error, error);
+    assert.equal(seen.flushed, 1);
+  });
+
+  test('context.succeed / fail / done of the older runtime end the span first', async () => {
+    const { tracer, exporter, state } = setup(5);
+    for (const [method, arg, ok] of [
+      ['succeed', 'r', true],
+      ['fail', new Error('f'), false],
+      ['done', null, true],
+    ] as const) {
+      const received = await new Promise<{ arg: unknown; flushed: number }>((resolve) => {
+        const ctx = {
+          ...lambdaContext(),
+          [method]: (a: unknown) => resolve({ arg: a, flushed: state.flushed }),
+        } as Record<string, unknown>;
+        wrapHandler((_e, context) => {
+          (context as Record<string, (a: unknown) => void>)[method]?.(arg);
+        }, tracer)({}, ctx, () => {});
+      });
+      assert.equal(received.arg, arg);
+      const span = exporter.getFinishedSpans().at(-1);
+      assert.equal(span?.status.code, ok ? SpanStatusCode.UNSET : SpanStatusCode.ERROR, method);
+    }
+  });
+
+  test('response-streaming markers are carried over', () => {
+    const { tracer } = setup();
+    const marker = Symbol.for('aws.lambda.runtime.handler.streaming');
+    const handler = Object.assign(async () => 1, { [marker]: 'response' });
+    assert.equal((wrapHandler(handler, tracer) as unknown as Record<symbol, unknown>)[marker], 'response');
+  });
+});
