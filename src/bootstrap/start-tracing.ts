@@ -54,12 +54,9 @@ export function startTracing(config: Readonly<Config>): TracingRuntime {
   return { provider, invocations };
 }
 
-function createExporter(config: Readonly<Config>): Promise<SpanExporter> {
+function createExporter(config: Readonly<Config>): SpanExporter {
   if (config.exporter === 'none') {
-    return Promise.resolve({
-      export: (_spans, done) => done({ code: 0 }),
-      shutdown: () => Promise.resolve(),
-    });
+    return { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
   }
   return createOtlpGrpcExporter(config);
 }

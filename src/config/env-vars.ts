@@ -113,7 +113,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: OTEL_EXPORTER_OTLP_TRACES_HEADERS,
     default: '(none)',
     description:
-      'gRPC metadata sent with every export, `key=value,...` (read by the OTLP exporter itself); falls back to `OTEL_EXPORTER_OTLP_HEADERS`. Never logged.',
+      'gRPC metadata sent with every export, `key=value,...` (percent-encoded); falls back to `OTEL_EXPORTER_OTLP_HEADERS`. Never logged.',
   },
   {
     name: OTEL_EXPORTER_OTLP_HEADERS,

@@ -26,6 +26,8 @@ export interface Config {
   readonly samplerRatio: number;
   readonly exporter: ExporterName;
   readonly otlpEndpoint: string;
+  /** gRPC metadata for exports. Often a credential: never log it. */
+  readonly otlpHeaders: Readonly<Record<string, string>>;
   readonly otlpTimeoutMs: number;
   readonly instrumentations: ReadonlySet<string>;
   readonly flushTimeoutMs: number;
@@ -92,13 +94,19 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   const config: Config = {
     disabled: read.boolean(V.OTEL_SDK_DISABLED, false),
     serviceName: nonEmpty(env[V.OTEL_SERVICE_NAME]) ?? functionName,
-    resourceAttributes: read.keyValues(V.OTEL_RESOURCE_ATTRIBUTES),
+    resourceAttributes: read.keyValues(V.OTEL_RESOURCE_ATTRIBUTES, true),
     logLevel: read.choice(V.OTEL_LOG_LEVEL, LOG_LEVELS, 'info'),
     propagators: read.propagators(),
     sampler: read.oneOf(V.OTEL_TRACES_SAMPLER, SAMPLERS, 'parentbased_always_on'),
     samplerRatio: read.ratio(V.OTEL_TRACES_SAMPLER_ARG, 1),
     exporter: read.oneOf(V.OTEL_TRACES_EXPORTER, ['otlp', 'none'] as const, 'otlp'),
     otlpEndpoint: endpoint,
+    otlpHeaders: read.keyValues(
+      env[V.OTEL_EXPORTER_OTLP_TRACES_HEADERS] !== undefined
+        ? V.OTEL_EXPORTER_OTLP_TRACES_HEADERS
+        : V.OTEL_EXPORTER_OTLP_HEADERS,
+      false,
+    ),
     otlpTimeoutMs: read.positiveInt(
       env[V.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT] !== undefined
         ? V.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT
@@ -190,12 +198,16 @@ class Reader {
     return DEFAULT_ENDPOINT;
   }
 
-  /** `key=value,key2=value2`, percent-encoded, as the OpenTelemetry spec defines for resource attributes. */
-  keyValues(name: string): Record<string, string> {
+  /**
+   * `key=value,key2=value2`, percent-encoded, as the OpenTelemetry spec defines for resource
+   * attributes and headers. Header values are often credentials, so a bad header entry is
+   * reported by its position only.
+   */
+  keyValues(name: string, showValues: boolean): Record<string, string> {
     const result: Record<string, string> = {};
     const value = this.raw(name);
     if (value === undefined) return result;
-    value.split(',').forEach((entry) => {
+    value.split(',').forEach((entry, index) => {
       if (entry.trim() === '') return;
       const eq = entry.indexOf('=');
       const key = eq > 0 ? safeDecode(entry.slice(0, eq).trim()) : undefined;
@@ -203,7 +215,7 @@ class Reader {
       if (key && val !== undefined) {
         result[key] = val;
       } else {
-        this.invalid(name, entry, 'the other entries');
+        this.invalid(name, showValues ? entry : `entry #${index + 1}`, 'the other entries');
       }
     });
     return result;

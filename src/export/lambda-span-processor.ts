@@ -5,8 +5,8 @@ import type { ExportHealth } from './export-health.js';
 
 /** What the processor needs to know; resolved from configuration by the bootstrap. */
 export interface LambdaSpanProcessorConfig {
-  /** Creates the exporter on the first export, so its modules load after the cold start, not in it. */
-  readonly createExporter: () => Promise<SpanExporter>;
+  /** Creates the exporter on the first export: no connection is set up for a function that never exports. */
+  readonly createExporter: () => SpanExporter;
   readonly maxQueuedSpans: number;
   readonly health: ExportHealth;
 }
@@ -19,7 +19,7 @@ export interface LambdaSpanProcessorConfig {
 export class LambdaSpanProcessor implements SpanProcessor {
   private queue: ReadableSpan[] = [];
   private droppedSpans = 0;
-  private exporter: Promise<SpanExporter> | undefined;
+  private exporter: SpanExporter | undefined;
   private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly config: LambdaSpanProcessorConfig) {}
@@ -49,7 +49,7 @@ export class LambdaSpanProcessor implements SpanProcessor {
 
   async shutdown(): Promise<void> {
     await this.forceFlush();
-    await (await this.exporter)?.shutdown();
+    await this.exporter?.shutdown();
   }
 
   private track(work: Promise<void>): void {
@@ -59,8 +59,7 @@ export class LambdaSpanProcessor implements SpanProcessor {
 
   private async exportBatch(batch: ReadableSpan[]): Promise<void> {
     try {
-      this.exporter ??= this.config.createExporter();
-      const exporter = await this.exporter;
+      const exporter = (this.exporter ??= this.config.createExporter());
       await new Promise<void>((resolve) => {
         exporter.export(batch, (result) => {
           if (result.code !== ExportResultCode.SUCCESS) {

@@ -155,6 +155,22 @@ describe('loadConfig accepted values', () => {
     assert.deepEqual(config.resourceAttributes, { team: 'payments', 'deployment.environment': 'prod eu' });
   });
 
+  test('OTLP headers: the traces variable wins; values are decoded; a bad entry is named by position only', () => {
+    const { config, warnings } = loadConfig({
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-general=1',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS:
+        'authorization=Bearer%20s3cr3t,x-team=payments,leaked-secret-no-equals',
+    });
+    assert.deepEqual(config.otlpHeaders, { authorization: 'Bearer s3cr3t', 'x-team': 'payments' });
+    assert.deepEqual(warnings, [
+      'OTEL_EXPORTER_OTLP_TRACES_HEADERS value "entry #3" invalid, using the other entries',
+    ]);
+    assert.deepEqual(loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'x-general=1' }).config.otlpHeaders, {
+      'x-general': '1',
+    });
+    assert.deepEqual(loadConfig({}).config.otlpHeaders, {});
+  });
+
   test('the original handler comes from the wrapper variable', () => {
     assert.equal(
       loadConfig({ OTEL_LAMBDA_XRAY_ORIGINAL_HANDLER: 'src/app.handler' }).config.originalHandler,
