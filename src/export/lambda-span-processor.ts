@@ -59,7 +59,8 @@ export class LambdaSpanProcessor implements SpanProcessor {
 
   private async exportBatch(batch: ReadableSpan[]): Promise<void> {
     try {
-      const exporter = (this.exporter ??= this.config.createExporter());
+      this.exporter ??= this.config.createExporter();
+      const exporter = this.exporter;
       await new Promise<void>((resolve) => {
         exporter.export(batch, (result) => {
           if (result.code !== ExportResultCode.SUCCESS) {
