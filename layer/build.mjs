@@ -1,13 +1,24 @@
 // Builds the Lambda layer: dist/layer/ is the tree Lambda unpacks at /opt, dist/layer.zip the
-// archive to publish. Run with `npm run build:layer`.
+// archive to publish. Run with `npm run build:layer` (or `node layer/build.mjs --out DIR`).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dist = path.join(root, 'dist');
+// `--out DIR` builds elsewhere than dist/ (two builds at once must not share a folder).
+const outIndex = process.argv.indexOf('--out');
+const dist = outIndex > 0 ? path.resolve(process.argv[outIndex + 1] ?? 'dist') : path.join(root, 'dist');
 const layer = path.join(dist, 'layer');
 const lib = path.join(layer, 'otel-lambda-xray');
 
@@ -28,6 +39,8 @@ const result = await build({
   // conventions, for one): 900 KB of CommonJS becomes under 100 KB, and the bundle loads in a
   // quarter of the time.
   mainFields: ['module', 'main'],
+  // import-in-the-middle must stay a real package: bundled, its ESM wrapping silently fails.
+  external: ['import-in-the-middle', 'import-in-the-middle/*'],
   // Bundled packages read their own version from package.json at run time in a few places; the
   // legal comments stay in a separate file to keep the bundle small.
   legalComments: 'external',
@@ -41,6 +54,9 @@ copyFileSync(path.join(root, 'layer/otel-handler'), path.join(layer, 'otel-handl
 chmodSync(path.join(layer, 'otel-handler'), 0o755);
 copyFileSync(path.join(root, 'collector-config.yaml'), path.join(layer, 'collector-config.yaml'));
 
+// The packages left out of the bundle, with their dependencies, beside it.
+copyPackageTree('import-in-the-middle', path.join(lib, 'node_modules'));
+
 // Lambda puts /opt/nodejs/node_modules on NODE_PATH: a function can `require('@opentelemetry/api')`
 // for manual spans without shipping it. (A function that ships its own copy uses that one.)
 const api = path.join(root, 'node_modules/@opentelemetry/api');
@@ -50,6 +66,21 @@ for (const entry of ['package.json', 'LICENSE', 'build/src', 'build/esm']) {
     recursive: true,
     filter: (source) => !source.endsWith('.map') && !source.endsWith('.ts'),
   });
+}
+
+/** Copies an installed package and its production dependencies, recursively, into `target`. */
+function copyPackageTree(name, target, seen = new Set()) {
+  if (seen.has(name)) return;
+  seen.add(name);
+  const source = path.join(root, 'node_modules', name);
+  const manifest = JSON.parse(readFileSync(path.join(source, 'package.json'), 'utf8'));
+  cpSync(source, path.join(target, name), {
+    recursive: true,
+    // Documentation, source maps and type declarations are not needed to run it.
+    filter: (file) => !/(\.md|\.map|\.d\.m?ts)$/.test(file),
+  });
+  for (const dependency of Object.keys(manifest.dependencies ?? {}))
+    copyPackageTree(dependency, target, seen);
 }
 
 try {

@@ -1,7 +1,9 @@
 import { diag } from '@opentelemetry/api';
 import { LAMBDA } from '../config/env-vars.js';
 import { loadConfig } from '../config/load-config.js';
-import { loadUserHandler } from '../lambda/load-user-handler.js';
+import { enableInstrumentations } from '../instrumentations/enable.js';
+import { registerEsmHook } from '../instrumentations/esm-hook.js';
+import { isEsmHandler, loadUserHandler, locateHandler } from '../lambda/load-user-handler.js';
 import { type LambdaHandler, wrapHandler } from '../lambda/wrap-handler.js';
 import { createPrefixedLogger } from './diag-logger.js';
 import { startTracing } from './start-tracing.js';
@@ -35,8 +37,11 @@ export async function loadWrappedHandler(
     if (config.disabled) {
       diag.info('OTEL_SDK_DISABLED is true: the function runs untraced');
     } else {
-      const { invocations } = start(config);
+      const { invocations, provider } = start(config);
       wrap = (handler) => wrapHandler(handler, invocations);
+      // Instrumentations must be in place before the handler's module loads its libraries.
+      const modules = await enableInstrumentations(config, provider);
+      if (isEsmHandler(locateHandler(taskRoot, handlerString))) await registerEsmHook(modules);
     }
   } catch (error) {
     diag.error(`tracing could not start, the function runs untraced: ${describe(error)}`);

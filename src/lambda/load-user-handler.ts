@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { LambdaHandler } from './wrap-handler.js';
@@ -25,6 +25,34 @@ const EXTENSIONS = ['', '.js', '.mjs', '.cjs'];
  * classify, exactly as when it loads the module itself.
  */
 export async function loadUserHandler(taskRoot: string, handlerString: string): Promise<LambdaHandler> {
+  const location = locateHandler(taskRoot, handlerString);
+  const module =
+    location.file !== undefined ? await import(location.file) : requireFromTaskRoot(taskRoot, location);
+
+  let handler = findIn(location.handlerName, module);
+  if (handler === undefined && typeof module === 'object' && module !== null && 'default' in module) {
+    handler = findIn(location.handlerName, (module as { default: unknown }).default);
+  }
+  if (handler === undefined || handler === null) {
+    throw new HandlerLoadError('Runtime.HandlerNotFound', `${handlerString} is undefined or not exported`);
+  }
+  if (typeof handler !== 'function') {
+    throw new HandlerLoadError('Runtime.HandlerNotFound', `${handlerString} is not a function`);
+  }
+  return handler as LambdaHandler;
+}
+
+/** Where a handler string points, before anything is loaded. */
+export interface HandlerLocation {
+  readonly moduleRoot: string;
+  readonly moduleName: string;
+  readonly handlerName: string;
+  /** The module file in the task root, or undefined when it must be resolved like a package. */
+  readonly file: string | undefined;
+}
+
+/** Parses `dir/module.export` and finds the module file with the runtime client's lookup order. */
+export function locateHandler(taskRoot: string, handlerString: string): HandlerLocation {
   if (handlerString.includes('..')) {
     throw new HandlerLoadError(
       'Runtime.MalformedHandlerName',
@@ -36,29 +64,37 @@ export async function loadUserHandler(taskRoot: string, handlerString: string): 
   if (!match) throw new HandlerLoadError('Runtime.MalformedHandlerName', 'Bad handler');
   const [, moduleName = '', handlerName = ''] = match;
   const moduleRoot = handlerString.slice(0, handlerString.length - base.length).replace(/\/$/, '');
-  const module = await importModule(taskRoot, moduleRoot, moduleName);
-
-  let handler = findIn(handlerName, module);
-  if (handler === undefined && typeof module === 'object' && module !== null && 'default' in module) {
-    handler = findIn(handlerName, (module as { default: unknown }).default);
-  }
-  if (handler === undefined || handler === null) {
-    throw new HandlerLoadError('Runtime.HandlerNotFound', `${handlerString} is undefined or not exported`);
-  }
-  if (typeof handler !== 'function') {
-    throw new HandlerLoadError('Runtime.HandlerNotFound', `${handlerString} is not a function`);
-  }
-  return handler as LambdaHandler;
+  const withoutExtension = path.resolve(taskRoot, moduleRoot, moduleName);
+  const file = EXTENSIONS.map((extension) => `${withoutExtension}${extension}`).find((f) => existsSync(f));
+  return { moduleRoot, moduleName, handlerName, file };
 }
 
-async function importModule(taskRoot: string, moduleRoot: string, moduleName: string): Promise<unknown> {
-  const withoutExtension = path.resolve(taskRoot, moduleRoot, moduleName);
-  for (const extension of EXTENSIONS) {
-    const file = `${withoutExtension}${extension}`;
-    if (existsSync(file)) return import(file);
+/**
+ * Whether the handler module is ECMAScript: `.mjs`, or `.js` under a `"type": "module"`
+ * package.json. Decides whether the ESM loader hook is worth its start-up cost.
+ */
+export function isEsmHandler(location: HandlerLocation): boolean {
+  const file = location.file;
+  if (file === undefined || file.endsWith('.cjs')) return false;
+  if (file.endsWith('.mjs')) return true;
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown }).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (path.dirname(dir) === dir) return false;
   }
+}
+
+function requireFromTaskRoot(taskRoot: string, location: HandlerLocation): unknown {
   const require = createRequire(path.join(taskRoot, 'noop.js'));
-  const resolved = require.resolve(moduleName, { paths: [taskRoot, path.join(taskRoot, moduleRoot)] });
+  const resolved = require.resolve(location.moduleName, {
+    paths: [taskRoot, path.join(taskRoot, location.moduleRoot)],
+  });
   return require(resolved);
 }
 

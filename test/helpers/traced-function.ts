@@ -7,8 +7,11 @@ import type { RuntimeName } from '../../src/local/runtime-entries.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** The built layer, as Lambda would unpack it at /opt (built by `npm run build:layer`). */
-export const LAYER_DIR = path.join(repoRoot, 'dist/layer');
+/**
+ * The built layer, as Lambda would unpack it at /opt (built by `npm run build:layer`). `LAYER_DIR`
+ * points the tests at another build (`node layer/build.mjs --out DIR` puts it in DIR/layer).
+ */
+export const LAYER_DIR = process.env.LAYER_DIR ?? path.join(repoRoot, 'dist/layer');
 export const EXEC_WRAPPER = path.join(LAYER_DIR, 'otel-handler');
 
 /** Which copy of `@opentelemetry/api` the function ships in its own node_modules. */
