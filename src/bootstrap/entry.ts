@@ -40,7 +40,7 @@ export async function loadWrappedHandler(
       const { invocations, provider } = start(config);
       wrap = (handler) => wrapHandler(handler, invocations);
       // Instrumentations must be in place before the handler's module loads its libraries.
-      const modules = await enableInstrumentations(config, provider);
+      const modules = await enableInstrumentations(config, provider, { taskRoot, nodePath: env.NODE_PATH });
       if (isEsmHandler(locateHandler(taskRoot, handlerString))) await registerEsmHook(modules);
     }
   } catch (error) {

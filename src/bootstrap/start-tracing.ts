@@ -8,14 +8,13 @@ import {
   AlwaysOnSampler,
   ParentBasedSampler,
   type Sampler,
-  type SpanExporter,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { Config, PropagatorName } from '../config/load-config.js';
 import { ExportHealth } from '../export/export-health.js';
 import { LambdaSpanProcessor } from '../export/lambda-span-processor.js';
-import { createOtlpGrpcExporter } from '../export/otlp-exporter.js';
+import { createSpanExporter } from '../export/select-exporter.js';
 import { DISTRO_NAME, DISTRO_VERSION, functionResourceAttributes } from '../lambda/function-resource.js';
 import { InvocationTracer } from '../lambda/invocation.js';
 import { widenApiCompatibility } from './api-compat.js';
@@ -33,7 +32,7 @@ export interface TracingRuntime {
 export function startTracing(config: Readonly<Config>): TracingRuntime {
   const health = new ExportHealth();
   const processor = new LambdaSpanProcessor({
-    createExporter: () => createExporter(config),
+    createExporter: () => createSpanExporter(config),
     maxQueuedSpans: config.maxQueuedSpans,
     health,
   });
@@ -52,13 +51,6 @@ export function startTracing(config: Readonly<Config>): TracingRuntime {
     health,
   });
   return { provider, invocations };
-}
-
-function createExporter(config: Readonly<Config>): SpanExporter {
-  if (config.exporter === 'none') {
-    return { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
-  }
-  return createOtlpGrpcExporter(config);
 }
 
 function createSampler(config: Readonly<Config>): Sampler {

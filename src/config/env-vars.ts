@@ -33,7 +33,11 @@ export const OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'OTEL_NODE_DISABLED_INSTRUMEN
 export const FLUSH_TIMEOUT_MS = `${PROJECT_PREFIX}FLUSH_TIMEOUT_MS`;
 export const TIMEOUT_MARGIN_MS = `${PROJECT_PREFIX}TIMEOUT_MARGIN_MS`;
 export const MAX_QUEUED_SPANS = `${PROJECT_PREFIX}MAX_QUEUED_SPANS`;
+export const DB_STATEMENT = `${PROJECT_PREFIX}DB_STATEMENT`;
 export const ORIGINAL_HANDLER = `${PROJECT_PREFIX}ORIGINAL_HANDLER`;
+export const INCOMING_CONTEXT = `${PROJECT_PREFIX}INCOMING_CONTEXT`;
+export const AWS_XRAY_DAEMON_ADDRESS = 'AWS_XRAY_DAEMON_ADDRESS';
+export const XRAY_INDEXED_ATTRIBUTES = `${PROJECT_PREFIX}INDEXED_ATTRIBUTES`;
 
 /** Variables Lambda itself sets; read, never documented as user settings. */
 export const LAMBDA = {
@@ -97,7 +101,20 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   {
     name: OTEL_TRACES_EXPORTER,
     default: 'otlp',
-    description: '`otlp` (OTLP/gRPC to the collector extension) or `none` (spans are made but not exported).',
+    description:
+      '`otlp` (OTLP/gRPC to the collector extension), `xray` (X-Ray segment documents over UDP straight to the X-Ray daemon Lambda runs when active tracing is on: no collector needed) or `none` (spans are made but not exported).',
+  },
+  {
+    name: AWS_XRAY_DAEMON_ADDRESS,
+    default: '127.0.0.1:2000',
+    description:
+      'Where the `xray` exporter sends its UDP datagrams: `host:port` or `tcp:host:port udp:host:port`. Lambda sets it when active tracing is on; leave it alone there.',
+  },
+  {
+    name: XRAY_INDEXED_ATTRIBUTES,
+    default: 'the list in `collector-config.yaml`',
+    description:
+      'For the `xray` exporter: comma-separated span attributes written as X-Ray annotations (searchable); the others become metadata. Empty indexes none. The default, `faas.trigger,faas.coldstart,http.route,http.request.method,messaging.destination.name,rpc.service,db.system,error.type`, matches the collector path.',
   },
   {
     name: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
@@ -158,6 +175,18 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     default: '2048',
     description:
       'Spans kept in memory awaiting export; past that new spans are dropped (counted at debug level).',
+  },
+  {
+    name: DB_STATEMENT,
+    default: 'sanitized',
+    description:
+      'What `pg` and Sequelize spans record of each SQL statement: `sanitized` (string and numeric literals replaced by `?`, comments dropped), `raw` (the text as written, literals included; error messages kept whole) or `off` (no statement). Bound parameter values are never recorded.',
+  },
+  {
+    name: INCOMING_CONTEXT,
+    default: 'incoming-if-unsampled',
+    description:
+      "Which trace an HTTP-triggered invocation joins. `lambda`: always Lambda's own trace header. `incoming-if-unsampled`: Lambda's header when Lambda sampled the request, else a `traceparent` or `X-Amzn-Trace-Id` header of the incoming request (the caller's trace). `incoming`: the request's header whenever it has one. The context not chosen is kept as a span link.",
   },
   {
     name: ORIGINAL_HANDLER,

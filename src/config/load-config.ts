@@ -10,10 +10,43 @@ export type SamplerName =
   | 'parentbased_always_on'
   | 'parentbased_always_off'
   | 'parentbased_traceidratio';
-export type ExporterName = 'otlp' | 'none';
+export type ExporterName = 'otlp' | 'xray' | 'none';
+/**
+ * How much of an SQL statement database spans record (`OTEL_LAMBDA_XRAY_DB_STATEMENT`): `sanitized`
+ * replaces literals by `?`, `raw` keeps the text as written, `off` records none.
+ */
+export type DbStatementMode = 'sanitized' | 'raw' | 'off';
+/**
+ * Which trace an HTTP-triggered invocation joins, Lambda's or the caller's (`OTEL_LAMBDA_XRAY_INCOMING_CONTEXT`);
+ * see `src/lambda/incoming-context.ts`.
+ */
+export type IncomingContextPolicy = 'lambda' | 'incoming-if-unsampled' | 'incoming';
+
+/**
+ * Attributes the X-Ray exporters index as annotations by default: the `indexed_attributes` of the
+ * shipped `collector-config.yaml` (a test holds the two together), so a trace looks the same in X-Ray
+ * whether it went through the collector or straight to the daemon.
+ */
+export const DEFAULT_INDEXED_ATTRIBUTES: readonly string[] = [
+  'faas.trigger',
+  'faas.coldstart',
+  'http.route',
+  'http.request.method',
+  'messaging.destination.name',
+  'rpc.service',
+  'db.system',
+  'error.type',
+];
 
 /** Library instrumentations this distribution can turn on, by the name the enable/disable lists use. */
-export const KNOWN_INSTRUMENTATIONS: readonly string[] = [];
+export const KNOWN_INSTRUMENTATIONS: readonly string[] = [
+  'http',
+  'undici',
+  'http2',
+  'pg',
+  'sequelize',
+  'aws-sdk',
+];
 
 /** The resolved configuration: every field set, every value valid. */
 export interface Config {
@@ -29,11 +62,19 @@ export interface Config {
   /** gRPC metadata for exports. Often a credential: never log it. */
   readonly otlpHeaders: Readonly<Record<string, string>>;
   readonly otlpTimeoutMs: number;
+  /** `AWS_XRAY_DAEMON_ADDRESS` as given (parsed by the UDP exporter); undefined: 127.0.0.1:2000. */
+  readonly xrayDaemonAddress: string | undefined;
+  /** Attribute keys the `xray` exporter writes as annotations. */
+  readonly xrayIndexedAttributes: readonly string[];
   readonly instrumentations: ReadonlySet<string>;
   readonly flushTimeoutMs: number;
   readonly timeoutMarginMs: number;
   readonly maxQueuedSpans: number;
+  readonly dbStatement: DbStatementMode;
   readonly originalHandler: string | undefined;
+  readonly incomingContext: IncomingContextPolicy;
+  /** `host:port` of the Lambda Runtime API (set by Lambda): the runtime's own calls there are never traced. */
+  readonly runtimeApi: string | undefined;
   readonly lambda: LambdaEnvironment;
 }
 
@@ -99,7 +140,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     propagators: read.propagators(),
     sampler: read.oneOf(V.OTEL_TRACES_SAMPLER, SAMPLERS, 'parentbased_always_on'),
     samplerRatio: read.ratio(V.OTEL_TRACES_SAMPLER_ARG, 1),
-    exporter: read.oneOf(V.OTEL_TRACES_EXPORTER, ['otlp', 'none'] as const, 'otlp'),
+    exporter: read.oneOf(V.OTEL_TRACES_EXPORTER, ['otlp', 'xray', 'none'] as const, 'otlp'),
     otlpEndpoint: endpoint,
     otlpHeaders: read.keyValues(
       env[V.OTEL_EXPORTER_OTLP_TRACES_HEADERS] !== undefined
@@ -113,11 +154,20 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
         : V.OTEL_EXPORTER_OTLP_TIMEOUT,
       2000,
     ),
+    xrayDaemonAddress: nonEmpty(env[V.AWS_XRAY_DAEMON_ADDRESS]?.trim()),
+    xrayIndexedAttributes: read.list(V.XRAY_INDEXED_ATTRIBUTES) ?? DEFAULT_INDEXED_ATTRIBUTES,
     instrumentations: read.instrumentations(),
     flushTimeoutMs: read.positiveInt(V.FLUSH_TIMEOUT_MS, 500),
     timeoutMarginMs: read.positiveInt(V.TIMEOUT_MARGIN_MS, 500),
     maxQueuedSpans: read.positiveInt(V.MAX_QUEUED_SPANS, 2048),
+    dbStatement: read.oneOf(V.DB_STATEMENT, ['sanitized', 'raw', 'off'] as const, 'sanitized'),
     originalHandler: nonEmpty(env[V.ORIGINAL_HANDLER]),
+    incomingContext: read.oneOf(
+      V.INCOMING_CONTEXT,
+      ['lambda', 'incoming-if-unsampled', 'incoming'] as const,
+      'incoming-if-unsampled',
+    ),
+    runtimeApi: nonEmpty(env[V.LAMBDA.runtimeApi]),
     lambda: {
       functionName,
       functionVersion: env[V.LAMBDA.functionVersion] ?? '$LATEST',
@@ -240,6 +290,16 @@ class Reader {
       );
     }
     return names.size > 0 ? [...names] : fallback;
+  }
+
+  /** A comma-separated list; an empty value (or only commas) means an empty list. */
+  list(name: string): string[] | undefined {
+    const value = this.env[name];
+    if (value === undefined) return undefined;
+    return value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   }
 
   instrumentations(): Set<string> {

@@ -1,5 +1,5 @@
-import { type Context, diag, TraceFlags } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
+import { type Context, context, diag, TraceFlags } from '@opentelemetry/api';
+import { ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ExportHealth } from './export-health.js';
 
@@ -62,13 +62,17 @@ export class LambdaSpanProcessor implements SpanProcessor {
       this.exporter ??= this.config.createExporter();
       const exporter = this.exporter;
       await new Promise<void>((resolve) => {
-        exporter.export(batch, (result) => {
-          if (result.code !== ExportResultCode.SUCCESS) {
-            const reason = result.error?.message ?? 'unknown error';
-            this.config.health.report('failed', `could not export ${batch.length} spans: ${reason}`);
-          }
-          resolve();
-        });
+        // Suppressed: the exporter's own calls (HTTP/2 to the collector, UDP to the daemon) would
+        // otherwise be traced by the layer's http2 instrumentation and exported, forever.
+        context.with(suppressTracing(context.active()), () =>
+          exporter.export(batch, (result) => {
+            if (result.code !== ExportResultCode.SUCCESS) {
+              const reason = result.error?.message ?? 'unknown error';
+              this.config.health.report('failed', `could not export ${batch.length} spans: ${reason}`);
+            }
+            resolve();
+          }),
+        );
       });
     } catch (error) {
       this.config.health.report('failed', `could not export ${batch.length} spans: ${String(error)}`);

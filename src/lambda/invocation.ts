@@ -9,9 +9,11 @@ import {
 } from '@opentelemetry/api';
 import type { Config } from '../config/load-config.js';
 import type { ExportHealth } from '../export/export-health.js';
+import { messageLinks } from '../propagation/message-links.js';
 import { DeadlineGuard } from './deadline-guard.js';
 import { flushWithinDeadline } from './flush.js';
 import { type ArnAttributes, arnAttributes } from './function-resource.js';
+import { selectInvocationParent } from './incoming-context.js';
 import { lambdaTraceHeader, parentFromTraceHeader, type TraceableLambdaContext } from './parent-context.js';
 import { describeInvocation, describeResult, type InvocationDescription } from './triggers/index.js';
 
@@ -43,7 +45,12 @@ export class InvocationTracer {
   start(event: unknown, lambdaContext: TraceableLambdaContext | undefined): ActiveInvocation {
     const { config } = this.options;
     const description = describeInvocation(event);
-    const parent = parentFromTraceHeader(lambdaTraceHeader(lambdaContext));
+    // Lambda's trace header, or the HTTP caller's when the policy says so; the other one is linked.
+    const { context: parent, links } = selectInvocationParent(
+      parentFromTraceHeader(lambdaTraceHeader(lambdaContext)),
+      description.incomingHeaders,
+      config.incomingContext,
+    );
     const attributes: Attributes = {
       ...description.attributes,
       'faas.trigger': description.trigger,
@@ -59,7 +66,7 @@ export class InvocationTracer {
     }
     const span = this.options.tracer.startSpan(
       description.spanName ?? config.lambda.functionName,
-      { kind: description.kind, attributes },
+      { kind: description.kind, attributes, links: [...links, ...messageLinks(event, description.source)] },
       parent,
     );
     return new ActiveInvocation(span, trace.setSpan(parent, span), description, lambdaContext, this.options);

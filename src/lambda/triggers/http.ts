@@ -1,4 +1,5 @@
 import { type Attributes, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { KNOWN_HTTP_METHODS as KNOWN_METHODS } from '../../semconv/http-methods.js';
 import { isSensitiveName, queryFromParameters, redactRawQuery } from './redact.js';
 import type { InvocationDescription, InvocationSource, ResultDescription } from './types.js';
 import { capName, type Obj, obj, str } from './util.js';
@@ -12,20 +13,6 @@ import { capName, type Obj, obj, str } from './util.js';
  * `http.client_ip`...) that the Collector's `awsxray` exporter turns into the segment's `http`
  * block; only the older names reach X-Ray with older collectors.
  */
-
-// Methods the semantic conventions know; anything else is `_OTHER`, so a client sending made-up
-// methods cannot multiply span names.
-const KNOWN_METHODS = new Set([
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'DELETE',
-  'CONNECT',
-  'OPTIONS',
-  'TRACE',
-  'PATCH',
-]);
 
 /**
  * The only request headers recorded as `http.request.header.<name>`. The semantic conventions

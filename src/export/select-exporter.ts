@@ -1,0 +1,59 @@
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { Config } from '../config/load-config.js';
+import { createOtlpGrpcExporter } from './otlp-exporter.js';
+
+/**
+ * The exporter `OTEL_TRACES_EXPORTER` names: `otlp` (the collector extension), `xray` (the X-Ray
+ * daemon over UDP) or `none`.
+ */
+export function createSpanExporter(config: Readonly<Config>): SpanExporter {
+  switch (config.exporter) {
+    case 'none':
+      return { export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: async () => {} };
+    case 'xray':
+      // Imported on the first export, not at start-up: the translation to segment documents and
+      // node:dgram are not evaluated in the cold start of functions that export over OTLP.
+      return new DeferredExporter(async () => {
+        const { XRayUdpExporter } = await import('../xray/udp-exporter.js');
+        return new XRayUdpExporter({
+          address: config.xrayDaemonAddress,
+          indexedAttributes: config.xrayIndexedAttributes,
+        });
+      });
+    case 'otlp':
+      return createOtlpGrpcExporter(config);
+  }
+}
+
+/**
+ * A `SpanExporter` whose real exporter is created asynchronously on the first export. An exporter
+ * that cannot be created fails each export (reported by the span processor) and never throws.
+ */
+export class DeferredExporter implements SpanExporter {
+  private exporter: Promise<SpanExporter> | undefined;
+
+  constructor(private readonly create: () => Promise<SpanExporter>) {}
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    this.exporter ??= this.create();
+    this.exporter.then(
+      (exporter) => exporter.export(spans, resultCallback),
+      (error: unknown) =>
+        resultCallback({
+          code: ExportResultCode.FAILED,
+          error: error instanceof Error ? error : new Error(String(error)),
+        }),
+    );
+  }
+
+  async forceFlush(): Promise<void> {
+    const exporter = await this.exporter?.catch(() => undefined);
+    await exporter?.forceFlush?.();
+  }
+
+  async shutdown(): Promise<void> {
+    const exporter = await this.exporter?.catch(() => undefined);
+    await exporter?.shutdown();
+  }
+}
