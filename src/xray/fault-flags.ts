@@ -1,4 +1,5 @@
 import { type SpanStatus, SpanStatusCode } from '@opentelemetry/api';
+import { AWS_THROTTLING_CODES } from '../semconv/aws-throttling.js';
 
 /** X-Ray's three failure flags. */
 export interface FaultFlags {
@@ -9,27 +10,6 @@ export interface FaultFlags {
   /** The request was throttled (429, or an AWS throttling error). */
   throttle: boolean;
 }
-
-/**
- * Error codes AWS services use for throttling (the AWS SDKs' retry strategy treats the same list
- * as throttling). The JS AWS SDK v3 names its errors after the code, so `exception.type` is it.
- */
-const AWS_THROTTLING_CODES = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'ProvisionedThroughputExceededException',
-  'TransactionInProgressException',
-  'RequestLimitExceeded',
-  'BandwidthLimitExceeded',
-  'LimitExceededException',
-  'RequestThrottled',
-  'SlowDown',
-  'PriorRequestNotComplete',
-  'EC2ThrottledException',
-]);
 
 /** What `faultFlags` needs to know about the span. */
 export interface FaultSource {
