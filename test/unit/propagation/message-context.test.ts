@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { isSpanContextValid } from '@opentelemetry/api';
+import {
+  linksFromCarriers,
+  type MessageCarrierLike,
+  spanContextFromCarrier,
+} from '../../../src/propagation/message-context.js';
+import { messageLinks } from '../../../src/propagation/message-links.js';
+import { xrayHeaderOf } from '../../../src/propagation/xray-header.js';
+import { registerLayerGlobals, SENDER, SENDER_TRACEPARENT, SENDER_XRAY } from './setup.js';
+
+const other = '00-11111111222222223333333344444444-5555555566666666-01';
+
+describe('message contexts and links', () => {
+  before(registerLayerGlobals);
+
+  test('xrayHeaderOf writes the AWSTraceHeader format', () => {
+    assert.equal(xrayHeaderOf(SENDER), SENDER_XRAY);
+    assert.equal(xrayHeaderOf({ ...SENDER, traceFlags: 0 }), SENDER_XRAY.replace('Sampled=1', 'Sampled=0'));
+    assert.equal(xrayHeaderOf({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 1 }), undefined);
+  });
+
+  test('the X-Ray header wins over message attributes; attributes are read without it', () => {
+    const fromXray = spanContextFromCarrier({ xrayHeader: SENDER_XRAY, headers: { traceparent: other } });
+    assert.equal(fromXray?.spanId, SENDER.spanId);
+    assert.equal(fromXray?.isRemote, true);
+    const fromW3c = spanContextFromCarrier({ headers: { traceparent: SENDER_TRACEPARENT } });
+    assert.equal(fromW3c?.traceId, SENDER.traceId);
+    // A malformed X-Ray header falls back to the attributes.
+    const fallback = spanContextFromCarrier({ xrayHeader: 'Root=garbage', headers: { traceparent: other } });
+    assert.equal(fallback?.spanId, '5555555566666666');
+    assert.equal(spanContextFromCarrier({ headers: {} }), undefined);
+  });
+
+  test('links: one per distinct producer span, in order, capped', () => {
+    const carriers: MessageCarrierLike[] = [
+      { xrayHeader: SENDER_XRAY, headers: {} },
+      { headers: { traceparent: SENDER_TRACEPARENT } }, // same span through the other carrier
+      { headers: {} },
+      { headers: { traceparent: other } },
+    ];
+    const links = linksFromCarriers(carriers, 10);
+    assert.deepEqual(
+      links.map((l) => l.context.spanId),
+      [SENDER.spanId, '5555555566666666'],
+    );
+    assert.ok(links.every((l) => isSpanContextValid(l.context)));
+    assert.equal(linksFromCarriers(carriers, 1).length, 1);
+  });
+
+  test('messageLinks reads SQS and SNS events, and nothing else', () => {
+    const sqsEvent = {
+      Records: [
+        {
+          eventSource: 'aws:sqs',
+          attributes: { AWSTraceHeader: SENDER_XRAY },
+          messageAttributes: {},
+        },
+        {
+          eventSource: 'aws:sqs',
+          attributes: {},
+          messageAttributes: { traceparent: { stringValue: other, dataType: 'String' } },
+        },
+      ],
+    };
+    assert.deepEqual(
+      messageLinks(sqsEvent, 'sqs').map((l) => l.context.spanId),
+      [SENDER.spanId, '5555555566666666'],
+    );
+    const snsEvent = {
+      Records: [
+        {
+          EventSource: 'aws:sns',
+          Sns: { MessageAttributes: { traceparent: { Type: 'String', Value: SENDER_TRACEPARENT } } },
+        },
+      ],
+    };
+    assert.deepEqual(
+      messageLinks(snsEvent, 'sns').map((l) => l.context.spanId),
+      [SENDER.spanId],
+    );
+    assert.deepEqual(messageLinks(sqsEvent, 'direct'), []);
+    assert.deepEqual(messageLinks(null, 'sqs'), []);
+  });
+
+  test('a 10,000-message batch gives at most 128 links', () => {
+    const Records = Array.from({ length: 10_000 }, (_, i) => ({
+      eventSource: 'aws:sqs',
+      attributes: {
+        AWSTraceHeader: `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=${i.toString(16).padStart(16, '0')};Sampled=1`,
+      },
+    }));
+    Records[0] = { eventSource: 'aws:sqs', attributes: { AWSTraceHeader: SENDER_XRAY } };
+    assert.equal(messageLinks({ Records }, 'sqs').length, 128);
+  });
+});
