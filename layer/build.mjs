@@ -54,6 +54,28 @@ copyFileSync(path.join(root, 'layer/otel-handler'), path.join(layer, 'otel-handl
 chmodSync(path.join(layer, 'otel-handler'), 0o755);
 copyFileSync(path.join(root, 'collector-config.yaml'), path.join(layer, 'collector-config.yaml'));
 
+// The public helpers (forEachSqsRecord, ...) at /opt/nodejs/node_modules/otel-lambda-xray, so a
+// CommonJS function can require them without installing the package. They use the layer's copy of
+// @opentelemetry/api beside them, whose globals the tracer provider registered.
+const helpers = path.join(layer, 'nodejs/node_modules/otel-lambda-xray');
+await build({
+  entryPoints: [path.join(root, 'src/index.ts')],
+  outfile: path.join(helpers, 'index.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  minify: true,
+  mainFields: ['module', 'main'],
+  external: ['@opentelemetry/api'],
+  legalComments: 'external',
+  logLevel: 'warning',
+});
+writeFileSync(
+  path.join(helpers, 'package.json'),
+  `${JSON.stringify({ name: 'otel-lambda-xray', version: JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version, main: 'index.js' }, null, 2)}\n`,
+);
+
 // The packages left out of the bundle, with their dependencies, beside it.
 copyPackageTree('import-in-the-middle', path.join(lib, 'node_modules'));
 

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { LAYER_DIR } from '../helpers/traced-function.js';
+
+test('the layer holds the wrapper (executable), the entry, the collector config and the helpers', () => {
+  const zip = path.join(path.dirname(LAYER_DIR), 'layer.zip');
+  const listing = execFileSync('unzip', ['-Z', zip], { encoding: 'utf8' });
+  assert.match(listing, /^-rwx.* otel-handler$/m, 'otel-handler must be executable in the zip');
+  for (const entry of [
+    'collector-config.yaml',
+    'otel-lambda-xray/handler.mjs',
+    'otel-lambda-xray/lib.cjs',
+    'otel-lambda-xray/node_modules/import-in-the-middle/package.json',
+    'nodejs/node_modules/@opentelemetry/api/package.json',
+    'nodejs/node_modules/otel-lambda-xray/index.js',
+  ]) {
+    assert.ok(listing.includes(` ${entry}\n`), `layer.zip lacks ${entry}`);
+    assert.ok(existsSync(path.join(LAYER_DIR, entry)), `${LAYER_DIR} lacks ${entry}`);
+  }
+});
+
+test('a CommonJS function can require the public helpers from the layer alone', () => {
+  const out = execFileSync(
+    process.execPath,
+    [
+      '-e',
+      "const m = require('otel-lambda-xray'); console.log(typeof m.forEachSqsRecord, typeof m.forEachSqsMessage)",
+    ],
+    {
+      env: { PATH: process.env.PATH ?? '', NODE_PATH: path.join(LAYER_DIR, 'nodejs/node_modules') },
+      cwd: '/',
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(out.trim(), 'function function');
+});
