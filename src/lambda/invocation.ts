@@ -148,7 +148,7 @@ export class ActiveInvocation {
     if (outcome === 'timed-out') {
       this.options.health.report(
         'slow',
-        `spans not exported within ${boundMs} ms (OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS); is the collector listening at ${this.options.config.otlpEndpoint}?`,
+        `spans not exported within ${boundMs} ms (OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS); ${exportTarget(this.options.config)}`,
       );
     }
   }
@@ -161,6 +161,13 @@ export class ActiveInvocation {
       return undefined;
     }
   }
+}
+
+/** The question to ask the reader of a slow-export warning, for the exporter in use. */
+function exportTarget(config: Readonly<Config>): string {
+  return config.exporter === 'xray'
+    ? `is the X-Ray daemon reachable at ${config.xrayDaemonAddress ?? '127.0.0.1:2000'}?`
+    : `is the collector listening at ${config.otlpEndpoint}?`;
 }
 
 /** Marks the span failed with the error as thrown; the error itself is left untouched. */
