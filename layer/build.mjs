@@ -26,6 +26,14 @@ rmSync(layer, { recursive: true, force: true });
 rmSync(path.join(dist, 'layer.zip'), { force: true });
 mkdirSync(lib, { recursive: true });
 
+/** Resolves the `debug` package to layer/debug-stub.cjs (see that file for why). */
+const debugStub = {
+  name: 'debug-stub',
+  setup(builder) {
+    builder.onResolve({ filter: /^debug$/ }, () => ({ path: path.join(root, 'layer/debug-stub.cjs') }));
+  },
+};
+
 const result = await build({
   entryPoints: [path.join(root, 'src/bootstrap/entry.ts')],
   outfile: path.join(lib, 'lib.cjs'),
@@ -41,6 +49,7 @@ const result = await build({
   mainFields: ['module', 'main'],
   // import-in-the-middle must stay a real package: bundled, its ESM wrapping silently fails.
   external: ['import-in-the-middle', 'import-in-the-middle/*'],
+  plugins: [debugStub],
   // Bundled packages read their own version from package.json at run time in a few places; the
   // legal comments stay in a separate file to keep the bundle small.
   legalComments: 'external',
