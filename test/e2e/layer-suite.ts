@@ -175,6 +175,23 @@ export function defineLayerSuite(runtime: RuntimeName): void {
       }
     });
 
+    test('TypeScript compiled to CommonJS, in a subfolder (dist/app.handler)', async () => {
+      const fn = await startFunction({
+        runtime,
+        fixture: 'ts-compiled',
+        handler: 'dist/app.handler',
+        env: env(),
+      });
+      try {
+        const header = traceHeader(true);
+        const result = await fn.invoke({ orderId: 9 }, { traceHeader: header.header });
+        assert.deepEqual(result.payload, { ok: true, orderId: 9 }, fn.output());
+        childOf(receiver.spans, invocationSpan(receiver.spans, header.traceId), 'manual-work');
+      } finally {
+        await fn.cleanup();
+      }
+    });
+
     for (const api of ['newer', 'older', 'none'] as const) {
       const shipped = {
         newer: 'a newer @opentelemetry/api (1.10)',
