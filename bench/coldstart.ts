@@ -4,8 +4,11 @@
  * OTLP/gRPC receiver. Cold start = process spawn to the first response, which includes the layer's
  * first export (Lambda freezes the process right after the response, so that export is part of it).
  *
- * Usage: npm run bench:coldstart [-- --rounds 9 --runtime nodejs24.x]
+ * Usage: npm run bench:coldstart [-- --rounds 9 --runtime nodejs24.x --exporter otlp,xray]
+ * (`--exporter` lists the exporters to compare, each a setup of its own in the same rounds: `otlp`
+ * to the local OTLP/gRPC receiver, `xray` to a local UDP listener standing in for the X-Ray daemon).
  */
+import { createSocket } from 'node:dgram';
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LocalFunction } from '../src/local/lambda-process.js';
@@ -18,8 +21,15 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '7' },
     warm: { type: 'string', default: '20' },
     runtime: { type: 'string', default: 'nodejs24.x' },
+    exporter: { type: 'string', default: 'otlp' },
   },
 });
+type Exporter = 'otlp' | 'xray';
+type Setup = 'baseline' | Exporter;
+const exporters = [...new Set(values.exporter.split(',').map((e) => e.trim()))].filter(
+  (e): e is Exporter => e === 'otlp' || e === 'xray',
+);
+if (exporters.length === 0) throw new Error(`--exporter takes otlp, xray or both, not ${values.exporter}`);
 const rounds = Number(values.rounds);
 const warmInvocations = Number(values.warm);
 const runtime = values.runtime as RuntimeName;
@@ -31,16 +41,18 @@ interface Sample {
   spans: number;
 }
 
-async function measure(traced: boolean, receiver: OtlpReceiver): Promise<Sample> {
+async function measure(setup: Setup, receiver: OtlpReceiver): Promise<Sample> {
+  const traced = setup !== 'baseline';
+  const exporter: Exporter = setup === 'baseline' ? 'otlp' : setup;
   const taskRoot = prepareTaskRoot('noop', 'none');
-  const before = receiver.spans.length;
+  const before = receivedSpans(receiver, exporter);
   const started = performance.now();
   const fn = await LocalFunction.start({
     runtime,
     taskRoot,
     handler: 'index.handler',
     optDir: LAYER_DIR,
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
+    env: exporterEnv(receiver, exporter),
     ...(traced ? { execWrapper: EXEC_WRAPPER } : {}),
   });
   try {
@@ -52,7 +64,7 @@ async function measure(traced: boolean, receiver: OtlpReceiver): Promise<Sample>
       const result = await fn.invoke({}, { traceHeader: traceHeader(true).header });
       warmMs.push(result.durationMs);
     }
-    return { coldMs, initMs: fn.initDurationMs, warmMs, spans: receiver.spans.length - before };
+    return { coldMs, initMs: fn.initDurationMs, warmMs, spans: receivedSpans(receiver, exporter) - before };
   } finally {
     await fn.stop();
     rmSync(taskRoot, { recursive: true, force: true });
@@ -66,22 +78,39 @@ const median = (xs: number[]): number => {
 };
 const fmt = (ms: number): string => ms.toFixed(1);
 
+// The X-Ray daemon stand-in: one datagram per span.
+const daemon = createSocket('udp4');
+let datagrams = 0;
+daemon.on('message', () => datagrams++);
+await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
+daemon.unref();
+
+function exporterEnv(receiver: OtlpReceiver, exporter: Exporter): Record<string, string> {
+  if (exporter === 'otlp') return { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint };
+  return { OTEL_TRACES_EXPORTER: 'xray', AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}` };
+}
+
+function receivedSpans(receiver: OtlpReceiver, exporter: Exporter): number {
+  return exporter === 'otlp' ? receiver.spans.length : datagrams;
+}
+
 const receiver = await OtlpReceiver.start();
-const samples: Record<'baseline' | 'layer', Sample[]> = { baseline: [], layer: [] };
+const setups: Setup[] = ['baseline', ...exporters];
+const samples: Record<Setup, Sample[]> = { baseline: [], otlp: [], xray: [] };
 try {
   // One unmeasured round of each warms the file cache, as a function's second deploy would.
-  await measure(false, receiver);
-  await measure(true, receiver);
+  for (const setup of setups) await measure(setup, receiver);
   for (let round = 0; round < rounds; round++) {
     // Alternate which goes first so drift on the machine does not favour one.
-    const order: Array<'baseline' | 'layer'> = round % 2 ? ['layer', 'baseline'] : ['baseline', 'layer'];
-    for (const setup of order) samples[setup].push(await measure(setup === 'layer', receiver));
+    const order = setups.map((_, i) => setups[(i + round) % setups.length] as Setup);
+    for (const setup of order) samples[setup].push(await measure(setup, receiver));
   }
 } finally {
   await receiver.close();
+  daemon.close();
 }
 
-const summary = (setup: 'baseline' | 'layer') => {
+const summary = (setup: Setup) => {
   const cold = samples[setup].map((s) => s.coldMs);
   return {
     cold: median(cold),
@@ -93,19 +122,25 @@ const summary = (setup: 'baseline' | 'layer') => {
   };
 };
 const base = summary('baseline');
-const layer = summary('layer');
+const NAMES: Record<Setup, string> = {
+  baseline: 'no layer',
+  otlp: 'otel-lambda-xray, OTLP/gRPC',
+  xray: 'otel-lambda-xray, X-Ray daemon (UDP)',
+};
 console.log(`cold start, ${runtime}, no-op handler, ${rounds} alternating rounds (median [min-max], ms)`);
 console.log('| setup | cold start | init | warm p50 | spans exported | added cold start |');
 console.log('| --- | --- | --- | --- | --- | --- |');
-for (const [name, s] of [
-  ['no layer', base],
-  ['otel-lambda-xray', layer],
-] as const) {
-  const added = s === base ? '' : `+${fmt(s.cold - base.cold)} (x${(s.cold / base.cold).toFixed(2)})`;
+for (const setup of setups) {
+  const s = summary(setup);
+  const added =
+    setup === 'baseline' ? '' : `+${fmt(s.cold - base.cold)} (x${(s.cold / base.cold).toFixed(2)})`;
   console.log(
-    `| ${name} | ${fmt(s.cold)} [${fmt(s.min)}-${fmt(s.max)}] | ${fmt(s.init)} | ${fmt(s.warm)} | ${s.spans} | ${added} |`,
+    `| ${NAMES[setup]} | ${fmt(s.cold)} [${fmt(s.min)}-${fmt(s.max)}] | ${fmt(s.init)} | ${fmt(s.warm)} | ${s.spans} | ${added} |`,
   );
 }
-console.log(
-  `added cold start: ${fmt(layer.cold - base.cold)} ms; added warm p50: ${fmt(layer.warm - base.warm)} ms`,
-);
+for (const exporter of exporters) {
+  const s = summary(exporter);
+  console.log(
+    `${exporter}: added cold start ${fmt(s.cold - base.cold)} ms; added warm p50 ${fmt(s.warm - base.warm)} ms`,
+  );
+}
