@@ -175,11 +175,11 @@ export function defineLayerSuite(runtime: RuntimeName): void {
       }
     });
 
-    test('TypeScript compiled to CommonJS, in a subfolder (dist/app.handler)', async () => {
+    test('TypeScript compiled to CommonJS, in a subfolder (lib/app.handler)', async () => {
       const fn = await startFunction({
         runtime,
         fixture: 'ts-compiled',
-        handler: 'dist/app.handler',
+        handler: 'lib/app.handler',
         env: env(),
       });
       try {
