@@ -34,9 +34,8 @@ const debugStub = {
   },
 };
 
-const result = await build({
-  entryPoints: [path.join(root, 'src/bootstrap/entry.ts')],
-  outfile: path.join(lib, 'lib.cjs'),
+/** What every bundle of the layer shares. */
+const bundleOptions = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -47,14 +46,19 @@ const result = await build({
   // conventions, for one): 900 KB of CommonJS becomes under 100 KB, and the bundle loads in a
   // quarter of the time.
   mainFields: ['module', 'main'],
+  // The legal comments stay in a separate file to keep the bundles small.
+  legalComments: 'external',
+  logLevel: 'warning',
+};
+
+const result = await build({
+  ...bundleOptions,
+  entryPoints: [path.join(root, 'src/bootstrap/entry.ts')],
+  outfile: path.join(lib, 'lib.cjs'),
   // import-in-the-middle must stay a real package: bundled, its ESM wrapping silently fails.
   external: ['import-in-the-middle', 'import-in-the-middle/*'],
   plugins: [debugStub],
-  // Bundled packages read their own version from package.json at run time in a few places; the
-  // legal comments stay in a separate file to keep the bundle small.
-  legalComments: 'external',
   metafile: true,
-  logLevel: 'warning',
 });
 writeFileSync(path.join(dist, 'layer-meta.json'), JSON.stringify(result.metafile));
 
@@ -68,17 +72,10 @@ copyFileSync(path.join(root, 'collector-config.yaml'), path.join(layer, 'collect
 // @opentelemetry/api beside them, whose globals the tracer provider registered.
 const helpers = path.join(layer, 'nodejs/node_modules/otel-lambda-xray');
 await build({
+  ...bundleOptions,
   entryPoints: [path.join(root, 'src/index.ts')],
   outfile: path.join(helpers, 'index.js'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node22',
-  minify: true,
-  mainFields: ['module', 'main'],
   external: ['@opentelemetry/api'],
-  legalComments: 'external',
-  logLevel: 'warning',
 });
 writeFileSync(
   path.join(helpers, 'package.json'),

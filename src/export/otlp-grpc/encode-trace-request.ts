@@ -6,7 +6,7 @@
  * `@opentelemetry/otlp-transformer` (fields in field-number order, zero counts written, empty
  * strings skipped where it skips them), so both produce the same bytes for the same spans.
  */
-import type { Link } from '@opentelemetry/api';
+import type { Link, SpanContext } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
@@ -99,6 +99,19 @@ function writeScopeSpans(writer: ProtobufWriter, spans: readonly ReadableSpan[])
   writer.end(mark);
 }
 
+/** trace_id = 1, span_id = 2, trace_state = 3: the same field numbers in Span and Span.Link. */
+function writeContextIds(writer: ProtobufWriter, context: SpanContext): void {
+  writer.tag(1, WIRE_LEN);
+  writer.hexBytes(context.traceId);
+  writer.tag(2, WIRE_LEN);
+  writer.hexBytes(context.spanId);
+  const traceState = context.traceState?.serialize();
+  if (traceState) {
+    writer.tag(3, WIRE_LEN);
+    writer.string(traceState);
+  }
+}
+
 /**
  * Span: trace_id = 1, span_id = 2, trace_state = 3, parent_span_id = 4, name = 5, kind = 6,
  * start_time_unix_nano = 7, end_time_unix_nano = 8, attributes = 9, dropped_attributes_count = 10,
@@ -109,15 +122,7 @@ function writeSpan(writer: ProtobufWriter, span: ReadableSpan): void {
   const mark = writer.begin();
   const context = span.spanContext();
   const parent = span.parentSpanContext;
-  writer.tag(1, WIRE_LEN);
-  writer.hexBytes(context.traceId);
-  writer.tag(2, WIRE_LEN);
-  writer.hexBytes(context.spanId);
-  const traceState = context.traceState?.serialize();
-  if (traceState) {
-    writer.tag(3, WIRE_LEN);
-    writer.string(traceState);
-  }
+  writeContextIds(writer, context);
   if (parent?.spanId) {
     writer.tag(4, WIRE_LEN);
     writer.hexBytes(parent.spanId);
@@ -176,15 +181,7 @@ function writeEvent(writer: ProtobufWriter, event: TimedEvent): void {
 function writeLink(writer: ProtobufWriter, link: Link): void {
   const mark = writer.begin();
   const context = link.context;
-  writer.tag(1, WIRE_LEN);
-  writer.hexBytes(context.traceId);
-  writer.tag(2, WIRE_LEN);
-  writer.hexBytes(context.spanId);
-  const traceState = context.traceState?.serialize();
-  if (traceState) {
-    writer.tag(3, WIRE_LEN);
-    writer.string(traceState);
-  }
+  writeContextIds(writer, context);
   if (link.attributes) writeAttributes(writer, 4, link.attributes);
   writer.tag(5, WIRE_VARINT);
   writer.uint32(link.droppedAttributesCount ?? 0);

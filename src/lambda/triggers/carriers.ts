@@ -1,5 +1,5 @@
 import type { MessageCarrier } from './types.js';
-import { isObj, obj, str } from './util.js';
+import { isObj, type Obj, obj, str } from './util.js';
 
 /** Message attribute names (lower-cased) that carry trace context; the rest is user data, never read. */
 const TRACE_ATTRIBUTES: ReadonlySet<string> = new Set([
@@ -53,26 +53,14 @@ export function sqsMessageCarriers(
   event: unknown,
   limit: number = DEFAULT_CARRIER_LIMIT,
 ): readonly MessageCarrier[] {
-  try {
-    if (!isObj(event) || !Array.isArray(event.Records)) return EMPTY;
-    const records: unknown[] = event.Records;
-    const count = Math.min(records.length, limit);
-    const carriers: MessageCarrier[] = [];
-    for (let i = 0; i < count; i++) {
-      const record = obj(records[i]);
-      if (record === undefined || record.eventSource !== 'aws:sqs') {
-        // Keep the positions aligned with the records.
-        carriers.push({ headers: {} });
-        continue;
-      }
-      const xrayHeader = str(obj(record.attributes)?.AWSTraceHeader);
-      if (xrayHeader !== undefined) carriers.push({ xrayHeader, headers: {} });
-      else carriers.push({ headers: traceHeaders(record.messageAttributes, sqsValue) });
-    }
-    return carriers;
-  } catch {
-    return EMPTY;
-  }
+  return carriersPerRecord(event, limit, (record) => {
+    // A record that is not SQS's still gets its (empty) place: positions match the records.
+    if (record?.eventSource !== 'aws:sqs') return { headers: {} };
+    const xrayHeader = str(obj(record.attributes)?.AWSTraceHeader);
+    return xrayHeader !== undefined
+      ? { xrayHeader, headers: {} }
+      : { headers: traceHeaders(record.messageAttributes, sqsValue) };
+  });
 }
 
 /**
@@ -84,16 +72,24 @@ export function snsMessageCarriers(
   event: unknown,
   limit: number = DEFAULT_CARRIER_LIMIT,
 ): readonly MessageCarrier[] {
+  return carriersPerRecord(event, limit, (record) => {
+    const sns = record?.EventSource === 'aws:sns' ? obj(record.Sns) : undefined;
+    return { headers: sns === undefined ? {} : traceHeaders(sns.MessageAttributes, snsValue) };
+  });
+}
+
+/** One carrier per record of `event.Records`, at most `limit`; never throws (an odd event gives none). */
+function carriersPerRecord(
+  event: unknown,
+  limit: number,
+  carrierOf: (record: Obj | undefined) => MessageCarrier,
+): readonly MessageCarrier[] {
   try {
     if (!isObj(event) || !Array.isArray(event.Records)) return EMPTY;
     const records: unknown[] = event.Records;
     const count = Math.min(records.length, limit);
     const carriers: MessageCarrier[] = [];
-    for (let i = 0; i < count; i++) {
-      const record = obj(records[i]);
-      const sns = record?.EventSource === 'aws:sns' ? obj(record.Sns) : undefined;
-      carriers.push({ headers: sns === undefined ? {} : traceHeaders(sns.MessageAttributes, snsValue) });
-    }
+    for (let i = 0; i < count; i++) carriers.push(carrierOf(obj(records[i])));
     return carriers;
   } catch {
     return EMPTY;
