@@ -18,7 +18,7 @@ export async function runLocal(options: LocalViewOptions): Promise<number> {
       console.error(
         `otel-lambda-xray: port ${port ?? ''} is ${code === 'EADDRINUSE' ? 'in use' : 'not allowed'} ` +
           '(is an X-Ray daemon, a collector or another local view running?); choose others with ' +
-          '--udp-port, --otlp-port and --port',
+          '--udp-port, --otlp-http-port, --otlp-port and --port',
       );
       return 1;
     }
@@ -50,13 +50,32 @@ export async function runLocal(options: LocalViewOptions): Promise<number> {
   return 0;
 }
 
-/** The addresses to point functions at, and where to look. */
+/**
+ * The addresses to point functions at, and where to look: one row per listener, the addresses
+ * padded to one width so the environment to set lines up beneath itself.
+ */
 export function banner(view: LocalView): string {
-  return [
-    'otel-lambda-xray local view',
-    `  X-Ray daemon (UDP)  ${view.daemonAddress}   functions: OTEL_TRACES_EXPORTER=xray AWS_XRAY_DAEMON_ADDRESS=${view.daemonAddress}`,
-    `  OTLP/gRPC           ${view.otlpEndpoint}   functions: OTEL_EXPORTER_OTLP_ENDPOINT=${view.otlpEndpoint}`,
-    `  web view            ${view.webUrl}`,
-    'Ctrl-C to stop.',
-  ].join('\n');
+  const rows: Array<[label: string, address: string, env?: string]> = [
+    [
+      'X-Ray daemon (UDP)',
+      view.daemonAddress,
+      `OTEL_TRACES_EXPORTER=xray AWS_XRAY_DAEMON_ADDRESS=${view.daemonAddress}`,
+    ],
+    // http/protobuf is the exporters' default protocol, so the endpoint alone is enough.
+    ['OTLP/HTTP', view.otlpHttpEndpoint, `OTEL_EXPORTER_OTLP_ENDPOINT=${view.otlpHttpEndpoint}`],
+    [
+      'OTLP/gRPC',
+      view.otlpEndpoint,
+      `OTEL_EXPORTER_OTLP_ENDPOINT=${view.otlpEndpoint} OTEL_EXPORTER_OTLP_PROTOCOL=grpc`,
+    ],
+    ['web view', view.webUrl],
+  ];
+  const labelWidth = Math.max(...rows.map(([label]) => label.length));
+  const addressWidth = Math.max(...rows.map(([, address]) => address.length));
+  const lines = rows.map(([label, address, env]) =>
+    env === undefined
+      ? `  ${label.padEnd(labelWidth)}  ${address}`
+      : `  ${label.padEnd(labelWidth)}  ${address.padEnd(addressWidth)}  functions: ${env}`,
+  );
+  return ['otel-lambda-xray local view', ...lines, 'Ctrl-C to stop.'].join('\n');
 }

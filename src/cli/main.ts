@@ -2,7 +2,8 @@
 /**
  * The package's command line, `otel-lambda-xray <command>`:
  *
- * - `local`: a local X-Ray view (daemon stand-in on UDP 2000, OTLP/gRPC on 4317, web page on 2001);
+ * - `local`: a local X-Ray view (daemon stand-in on UDP 2000, OTLP/HTTP on 4318, OTLP/gRPC on
+ *   4317, web page on 2001);
  * - `demo`: the example functions run through the built layer, traced into the local view.
  *
  * The CLI is strict where the layer is lenient: a bad flag stops it with a clear message.
@@ -14,9 +15,10 @@ import { runLocal } from './local-command.js';
 const USAGE = `usage: otel-lambda-xray <command> [options]
 
 commands:
-  local    receive spans as the X-Ray daemon (UDP) and an OTLP/gRPC collector do, print each
-           trace as a tree, and serve a web view of the traces
+  local    receive spans as the X-Ray daemon (UDP) and an OTLP collector (HTTP/protobuf and gRPC)
+           do, print each trace as a tree, and serve a web view of the traces
              --udp-port N            X-Ray daemon stand-in port (default 2000)
+             --otlp-http-port N      OTLP/HTTP port, POST /v1/traces (default 4318)
              --otlp-port N           OTLP/gRPC port (default 4317)
              --port N                web view port (default 2001)
              --host ADDRESS          interface to listen on (default 127.0.0.1)
@@ -40,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         'udp-port': { type: 'string' },
         'otlp-port': { type: 'string' },
+        'otlp-http-port': { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         'indexed-attributes': { type: 'string' },
@@ -48,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
     return runLocal({
       udpPort: port(values['udp-port'], '--udp-port'),
       otlpPort: port(values['otlp-port'], '--otlp-port'),
+      otlpHttpPort: port(values['otlp-http-port'], '--otlp-http-port'),
       webPort: port(values.port, '--port'),
       host: values.host,
       indexedAttributes: values['indexed-attributes']

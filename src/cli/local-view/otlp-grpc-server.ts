@@ -6,13 +6,14 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
 import { decodeTraceRequest, type OtlpSpan } from '../../local/otlp-decode/decode-trace-request.js';
+import { gunzipCapped, MAX_OTLP_REQUEST_BYTES, RequestTooLargeError } from './otlp-limits.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 /** gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
 const GRPC_OK = 0;
 const GRPC_INVALID_ARGUMENT = 3;
+const GRPC_RESOURCE_EXHAUSTED = 8;
 const GRPC_UNIMPLEMENTED = 12;
 /** An empty ExportTraceServiceResponse in one uncompressed gRPC message: flag 0, length 0. */
 const EMPTY_RESPONSE = Buffer.alloc(5);
@@ -82,8 +83,22 @@ function handle(
     return;
   }
   const chunks: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  let size = 0;
+  stream.on('data', (chunk: Buffer) => {
+    if (size > MAX_OTLP_REQUEST_BYTES) return;
+    size += chunk.length;
+    if (size <= MAX_OTLP_REQUEST_BYTES) {
+      chunks.push(chunk);
+      return;
+    }
+    // Answer at once rather than buffer whatever a runaway sender still has to send.
+    chunks.length = 0;
+    const reason = new RequestTooLargeError('the request body').message;
+    options.onInvalid?.(`OTLP/gRPC request refused: ${reason}`);
+    finish(stream, GRPC_RESOURCE_EXHAUSTED, reason);
+  });
   stream.on('end', () => {
+    if (size > MAX_OTLP_REQUEST_BYTES) return;
     try {
       const body = Buffer.concat(chunks);
       const spans: OtlpSpan[] = [];
@@ -96,7 +111,7 @@ function handle(
         if (compressed) {
           if (headers['grpc-encoding'] !== 'gzip')
             throw new Error(`unsupported grpc-encoding ${headers['grpc-encoding']}`);
-          message = gunzipSync(message);
+          message = gunzipCapped(message);
         }
         spans.push(...decodeTraceRequest(message));
         offset += 5 + length;
@@ -105,7 +120,8 @@ function handle(
       finish(stream, GRPC_OK, undefined, EMPTY_RESPONSE);
     } catch (error) {
       options.onInvalid?.(`undecodable OTLP request: ${(error as Error).message}`);
-      finish(stream, GRPC_INVALID_ARGUMENT, (error as Error).message);
+      const code = error instanceof RequestTooLargeError ? GRPC_RESOURCE_EXHAUSTED : GRPC_INVALID_ARGUMENT;
+      finish(stream, code, (error as Error).message);
     }
   });
 }

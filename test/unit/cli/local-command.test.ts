@@ -4,6 +4,8 @@ import { createSocket } from 'node:dgram';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { LAMBDA_CONTEXT, makeTracing } from '../xray/helpers.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const CLI = path.join(repoRoot, 'build/src/cli/main.js');
@@ -36,7 +38,7 @@ function run(args: string[]) {
 }
 
 test('otel-lambda-xray local: prints a received trace as a tree, serves it, stops cleanly on Ctrl-C', async () => {
-  const cli = run(['local', '--udp-port', '0', '--otlp-port', '0', '--port', '0']);
+  const cli = run(['local', '--udp-port', '0', '--otlp-port', '0', '--otlp-http-port', '0', '--port', '0']);
   const [, daemon] = await cli.waitFor(/X-Ray daemon \(UDP\)\s+(\S+)/);
   const [, web] = await cli.waitFor(/web view\s+(\S+)/);
   const [host, port] = (daemon ?? '').split(':');
@@ -97,15 +99,49 @@ test('a bad flag or a port in use stops the CLI with a clear message', async () 
   const bad = run(['local', '--port', 'eighty']);
   assert.equal(await bad.exited, 2);
   assert.match(bad.output(), /--port must be a port number, not "eighty"/);
+  const badHttp = run(['local', '--otlp-http-port', '70000']);
+  assert.equal(await badHttp.exited, 2);
+  assert.match(badHttp.output(), /--otlp-http-port must be a port number, not "70000"/);
+  assert.match(badHttp.output(), /--otlp-http-port N +OTLP\/HTTP port, POST \/v1\/traces \(default 4318\)/);
 
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const busy = run(['local', '--udp-port', String(socket.address().port), '--otlp-port', '0', '--port', '0']);
+  const busy = run([
+    'local',
+    '--udp-port',
+    String(socket.address().port),
+    '--otlp-port',
+    '0',
+    '--otlp-http-port',
+    '0',
+    '--port',
+    '0',
+  ]);
   assert.equal(await busy.exited, 1);
-  assert.match(busy.output(), /port \d+ is in use .*--udp-port, --otlp-port and --port/);
+  assert.match(busy.output(), /port \d+ is in use .*--udp-port, --otlp-http-port, --otlp-port and --port/);
   socket.close();
 
   const unknown = run(['serve']);
   assert.equal(await unknown.exited, 2);
   assert.match(unknown.output(), /unknown command "serve"/);
+});
+
+test('otel-lambda-xray local --otlp-http-port: spans POSTed to the printed OTLP/HTTP endpoint are printed', async () => {
+  const cli = run(['local', '--udp-port', '0', '--otlp-port', '0', '--otlp-http-port', '0', '--port', '0']);
+  const [, endpoint] = await cli.waitFor(/OTLP\/HTTP\s+(\S+)\s+functions: OTEL_EXPORTER_OTLP_ENDPOINT=\1\n/);
+  await cli.waitFor(
+    /OTLP\/gRPC\s+(\S+)\s+functions: OTEL_EXPORTER_OTLP_ENDPOINT=\1 OTEL_EXPORTER_OTLP_PROTOCOL=grpc\n/,
+  );
+  const { record } = makeTracing();
+  const span = record('GET /over-http', { kind: 1 }, LAMBDA_CONTEXT);
+  const response = await fetch(`${endpoint}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body: ProtobufTraceSerializer.serializeRequest([span]),
+  });
+  assert.equal(response.status, 200);
+  const id = span.spanContext().traceId;
+  await cli.waitFor(new RegExp(`^trace 1-${id.slice(0, 8)}-${id.slice(8)} {2}orders-api`, 'm'));
+  cli.child.kill('SIGINT');
+  assert.equal(await cli.exited, 0, cli.output());
 });
