@@ -1,12 +1,13 @@
 /**
  * Cold-start cost of the layer: the same no-op function started with and without the layer, in
  * alternating rounds so a busy machine treats both alike, on the real runtime client with a local
- * OTLP/gRPC receiver. Cold start = process spawn to the first response, which includes the layer's
+ * OTLP receiver. Cold start = process spawn to the first response, which includes the layer's
  * first export (Lambda freezes the process right after the response, so that export is part of it).
  *
- * Usage: npm run bench:coldstart [-- --rounds 9 --runtime nodejs24.x --exporter otlp,xray]
+ * Usage: npm run bench:coldstart [-- --rounds 9 --runtime nodejs24.x --exporter otlp,grpc,xray]
  * (`--exporter` lists the exporters to compare, each a setup of its own in the same rounds: `otlp`
- * to the local OTLP/gRPC receiver, `xray` to a local UDP listener standing in for the X-Ray daemon).
+ * (the default protocol, OTLP/HTTP) and `grpc` to the local OTLP receiver, `xray` to a local UDP
+ * listener standing in for the X-Ray daemon).
  */
 import { createSocket } from 'node:dgram';
 import { rmSync } from 'node:fs';
@@ -24,12 +25,13 @@ const { values } = parseArgs({
     exporter: { type: 'string', default: 'otlp' },
   },
 });
-type Exporter = 'otlp' | 'xray';
+type Exporter = 'otlp' | 'grpc' | 'xray';
 type Setup = 'baseline' | Exporter;
 const exporters = [...new Set(values.exporter.split(',').map((e) => e.trim()))].filter(
-  (e): e is Exporter => e === 'otlp' || e === 'xray',
+  (e): e is Exporter => e === 'otlp' || e === 'grpc' || e === 'xray',
 );
-if (exporters.length === 0) throw new Error(`--exporter takes otlp, xray or both, not ${values.exporter}`);
+if (exporters.length === 0)
+  throw new Error(`--exporter takes otlp, grpc and/or xray, not ${values.exporter}`);
 const rounds = Number(values.rounds);
 const warmInvocations = Number(values.warm);
 const runtime = values.runtime as RuntimeName;
@@ -86,17 +88,19 @@ await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
 daemon.unref();
 
 function exporterEnv(receiver: OtlpReceiver, exporter: Exporter): Record<string, string> {
-  if (exporter === 'otlp') return { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint };
+  if (exporter === 'otlp') return { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.httpEndpoint };
+  if (exporter === 'grpc')
+    return { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.grpcEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
   return { OTEL_TRACES_EXPORTER: 'xray', AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}` };
 }
 
 function receivedSpans(receiver: OtlpReceiver, exporter: Exporter): number {
-  return exporter === 'otlp' ? receiver.spans.length : datagrams;
+  return exporter === 'xray' ? datagrams : receiver.spans.length;
 }
 
 const receiver = await OtlpReceiver.start();
 const setups: Setup[] = ['baseline', ...exporters];
-const samples: Record<Setup, Sample[]> = { baseline: [], otlp: [], xray: [] };
+const samples: Record<Setup, Sample[]> = { baseline: [], otlp: [], grpc: [], xray: [] };
 try {
   // One unmeasured round of each warms the file cache, as a function's second deploy would.
   for (const setup of setups) await measure(setup, receiver);
@@ -124,7 +128,8 @@ const summary = (setup: Setup) => {
 const base = summary('baseline');
 const NAMES: Record<Setup, string> = {
   baseline: 'no layer',
-  otlp: 'otel-lambda-xray, OTLP/gRPC',
+  otlp: 'otel-lambda-xray, OTLP/HTTP (default)',
+  grpc: 'otel-lambda-xray, OTLP/gRPC',
   xray: 'otel-lambda-xray, X-Ray daemon (UDP)',
 };
 console.log(`cold start, ${runtime}, no-op handler, ${rounds} alternating rounds (median [min-max], ms)`);

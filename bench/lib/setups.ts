@@ -75,13 +75,25 @@ export function allSetups(daemon: boolean): Setup[] {
     },
     {
       id: 'ours',
+      label: 'otel-lambda-xray (OTLP/HTTP, default)',
+      exportPath: 'OTLP http/protobuf to the collector extension',
+      handlerFile: 'index',
+      launch: (c) => ({
+        execWrapper: path.join(c.layerDir, 'otel-handler'),
+        optDir: c.layerDir,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.httpEndpoint },
+      }),
+      footprint: ourFootprint,
+    },
+    {
+      id: 'ours-grpc',
       label: 'otel-lambda-xray (OTLP/gRPC)',
       exportPath: 'OTLP/gRPC to the collector extension',
       handlerFile: 'index',
       launch: (c) => ({
         execWrapper: path.join(c.layerDir, 'otel-handler'),
         optDir: c.layerDir,
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.grpcEndpoint },
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.grpcEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
       }),
       footprint: ourFootprint,
     },

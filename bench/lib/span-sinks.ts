@@ -67,7 +67,7 @@ export class SpanSinks {
 
   /** `http://127.0.0.1:PORT` of the OTLP/gRPC receiver. */
   get grpcEndpoint(): string {
-    return this.grpc.endpoint;
+    return this.grpc.grpcEndpoint;
   }
 
   /** `http://127.0.0.1:PORT` of the OTLP/HTTP receiver (exporters append `/v1/traces`). */

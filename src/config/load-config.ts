@@ -11,6 +11,8 @@ export type SamplerName =
   | 'parentbased_always_off'
   | 'parentbased_traceidratio';
 export type ExporterName = 'otlp' | 'xray' | 'none';
+/** The OTLP transports (`OTEL_EXPORTER_OTLP_PROTOCOL`): protobuf over HTTP (the default) or gRPC. */
+export type OtlpProtocol = 'http/protobuf' | 'grpc';
 /**
  * How much of an SQL statement database spans record (`OTEL_LAMBDA_XRAY_DB_STATEMENT`): `sanitized`
  * replaces literals by `?`, `raw` keeps the text as written, `off` records none.
@@ -58,8 +60,10 @@ export interface Config {
   readonly sampler: SamplerName;
   readonly samplerRatio: number;
   readonly exporter: ExporterName;
+  readonly otlpProtocol: OtlpProtocol;
+  /** gRPC: `scheme://host:port` of the collector. HTTP: the full URL to POST to (`.../v1/traces`). */
   readonly otlpEndpoint: string;
-  /** gRPC metadata for exports. Often a credential: never log it. */
+  /** gRPC metadata or HTTP headers for exports. Often a credential: never log it. */
   readonly otlpHeaders: Readonly<Record<string, string>>;
   readonly otlpTimeoutMs: number;
   /** `AWS_XRAY_DAEMON_ADDRESS` as given (parsed by the UDP exporter); undefined: 127.0.0.1:2000. */
@@ -96,7 +100,15 @@ export interface LoadedConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const DEFAULT_ENDPOINT = 'http://localhost:4317';
+/** Where the collector extension listens, per protocol (the shipped `collector-config.yaml`). */
+const DEFAULT_ENDPOINTS: Readonly<Record<OtlpProtocol, string>> = {
+  'http/protobuf': 'http://localhost:4318',
+  grpc: 'http://localhost:4317',
+};
+/** The OTLP/gRPC port: an endpoint on it, with no protocol named, is taken to mean gRPC. */
+const OTLP_GRPC_PORT = '4317';
+/** The path OTLP/HTTP appends to `OTEL_EXPORTER_OTLP_ENDPOINT` for traces (OTLP exporter spec). */
+const OTLP_HTTP_TRACES_PATH = 'v1/traces';
 const LOG_LEVELS: Readonly<Record<string, DiagLogLevel>> = {
   none: DiagLogLevel.NONE,
   error: DiagLogLevel.ERROR,
@@ -127,11 +139,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   const read = new Reader(env, warnings);
   const functionName = env[V.LAMBDA.functionName] ?? 'unknown-function';
 
-  const endpoint = read.endpoint(
-    env[V.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT] !== undefined
-      ? V.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-      : V.OTEL_EXPORTER_OTLP_ENDPOINT,
-  );
+  const otlp = read.otlpTarget();
   const config: Config = {
     disabled: read.boolean(V.OTEL_SDK_DISABLED, false),
     serviceName: nonEmpty(env[V.OTEL_SERVICE_NAME]) ?? functionName,
@@ -141,7 +149,8 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     sampler: read.oneOf(V.OTEL_TRACES_SAMPLER, SAMPLERS, 'parentbased_always_on'),
     samplerRatio: read.ratio(V.OTEL_TRACES_SAMPLER_ARG, 1),
     exporter: read.oneOf(V.OTEL_TRACES_EXPORTER, ['otlp', 'xray', 'none'] as const, 'otlp'),
-    otlpEndpoint: endpoint,
+    otlpProtocol: otlp.protocol,
+    otlpEndpoint: otlp.endpoint,
     otlpHeaders: read.keyValues(
       env[V.OTEL_EXPORTER_OTLP_TRACES_HEADERS] !== undefined
         ? V.OTEL_EXPORTER_OTLP_TRACES_HEADERS
@@ -235,17 +244,50 @@ class Reader {
     return table[key] as T;
   }
 
-  endpoint(name: string): string {
-    const value = this.raw(name);
-    if (value === undefined) return DEFAULT_ENDPOINT;
-    try {
-      const url = new URL(value);
-      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '') return value;
-    } catch {
-      // Falls through to the warning: gRPC needs http(s)://host:port.
+  /**
+   * The OTLP protocol and the URL to send to. The traces-specific variables win over the general
+   * ones. For OTLP/HTTP, `v1/traces` is appended to `OTEL_EXPORTER_OTLP_ENDPOINT` but not to
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, which is used as given (OTLP exporter specification,
+   * "Endpoint URLs for OTLP/HTTP").
+   */
+  otlpTarget(): { protocol: OtlpProtocol; endpoint: string } {
+    const protocolName = this.preferSignal(
+      V.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+      V.OTEL_EXPORTER_OTLP_PROTOCOL,
+    );
+    const endpointName = this.preferSignal(
+      V.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+      V.OTEL_EXPORTER_OTLP_ENDPOINT,
+    );
+    const value = this.raw(endpointName);
+    const url = value === undefined ? undefined : httpUrl(value);
+    let protocol: OtlpProtocol;
+    if (this.raw(protocolName) === undefined && url?.port === OTLP_GRPC_PORT) {
+      // Someone pointing at 4317 means gRPC; sending HTTP there would lose every span.
+      protocol = 'grpc';
+      this.warnings.push(
+        `${endpointName} uses port ${OTLP_GRPC_PORT} (OTLP/gRPC) and ${protocolName} is not set: exporting over grpc; set ${protocolName}=grpc to say so, or use http/protobuf (the default) on port 4318`,
+      );
+    } else {
+      protocol = this.oneOf(protocolName, ['http/protobuf', 'grpc'] as const, 'http/protobuf');
     }
-    this.invalid(name, value, DEFAULT_ENDPOINT);
-    return DEFAULT_ENDPOINT;
+    const given = url ? value : undefined;
+    const endpoint = this.otlpUrl(protocol, given, endpointName);
+    if (value !== undefined && !url) this.invalid(endpointName, value, endpoint);
+    return { protocol, endpoint };
+  }
+
+  private otlpUrl(protocol: OtlpProtocol, given: string | undefined, endpointName: string): string {
+    if (protocol === 'grpc') return given ?? DEFAULT_ENDPOINTS.grpc;
+    // As given for the traces-specific variable; the signal path appended to the general one.
+    if (given !== undefined && endpointName === V.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return given;
+    const base = given ?? DEFAULT_ENDPOINTS['http/protobuf'];
+    return `${base.endsWith('/') ? base : `${base}/`}${OTLP_HTTP_TRACES_PATH}`;
+  }
+
+  /** The traces-specific variable when it is set, else the general one. */
+  private preferSignal(signalName: string, generalName: string): string {
+    return this.raw(signalName) !== undefined ? signalName : generalName;
   }
 
   /**
@@ -339,4 +381,15 @@ function safeDecode(value: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `value` parsed, when it is an `http(s)://host...` URL (what an OTLP endpoint must be). */
+function httpUrl(value: string): URL | undefined {
+  try {
+    const url = new URL(value);
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '') return url;
+  } catch {
+    // Not a URL at all.
+  }
+  return undefined;
 }

@@ -1,7 +1,7 @@
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Config } from '../config/load-config.js';
-import { createOtlpGrpcExporter } from './otlp-exporter.js';
+import { createOtlpExporter } from './otlp-exporter.js';
 
 /**
  * The exporter `OTEL_TRACES_EXPORTER` names: `otlp` (the collector extension), `xray` (the X-Ray
@@ -22,7 +22,7 @@ export function createSpanExporter(config: Readonly<Config>): SpanExporter {
         });
       });
     case 'otlp':
-      return createOtlpGrpcExporter(config);
+      return createOtlpExporter(config);
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { RuntimeName } from '../../src/local/runtime-entries.js';
-import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
+import { OtlpReceiver, type ReceivedExport, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { startFunction, traceHeader } from '../helpers/traced-function.js';
 
 const SERVER = 2;
@@ -21,10 +21,17 @@ function childOf(spans: ReceivedSpan[], parent: ReceivedSpan, name: string): Rec
   return span;
 }
 
+/** The export request that carried a trace's spans. */
+function exportOf(receiver: OtlpReceiver, traceId: string): ReceivedExport {
+  const found = receiver.exports.find((e) => e.spans.some((s) => s.traceId === traceId));
+  assert.ok(found, `no export carried trace ${traceId}`);
+  return found;
+}
+
 /**
  * The layer's end-to-end behaviour on one runtime generation: the real runtime client, the built
  * layer through its exec wrapper, a Runtime API emulator that freezes the process between
- * invocations, and a real OTLP/gRPC receiver.
+ * invocations, and a real OTLP receiver (HTTP, the default, and gRPC).
  */
 export function defineLayerSuite(runtime: RuntimeName): void {
   describe(`the layer on ${runtime}`, () => {
@@ -62,6 +69,7 @@ export function defineLayerSuite(runtime: RuntimeName): void {
           'arn:aws:lambda:us-east-1:123456789012:function:orders-api',
         );
         assert.equal(span1.status.code, 0);
+        assert.equal(exportOf(receiver, first.traceId).protocol, 'http/protobuf', 'the default protocol');
         const manual = childOf(receiver.spans, span1, 'manual-work');
         assert.equal(manual.traceId, first.traceId);
         assert.equal(span1.resource['service.name'], 'orders-api');
@@ -79,6 +87,27 @@ export function defineLayerSuite(runtime: RuntimeName): void {
         const span2 = invocationSpan(receiver.spans, second.traceId);
         assert.equal(span2.attributes['faas.coldstart'], false);
         assert.notEqual(span2.traceId, span1.traceId);
+      } finally {
+        await fn.cleanup();
+      }
+    });
+
+    test('OTLP/gRPC when asked: the same spans, before the freeze', async () => {
+      const fn = await startFunction({
+        runtime,
+        fixture: 'cjs',
+        env: { ...env(), OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      });
+      try {
+        const header = traceHeader(true);
+        const result = await fn.invoke({}, { traceHeader: header.header });
+        assert.equal(result.status, 'success', fn.output());
+        assert.ok(fn.frozen);
+        const span = invocationSpan(receiver.spans, header.traceId);
+        assert.equal(span.parentSpanId, header.parentId);
+        childOf(receiver.spans, span, 'manual-work');
+        assert.equal(exportOf(receiver, header.traceId).protocol, 'grpc');
+        assert.equal(count(fn.output(), 'WARN'), 0, fn.output());
       } finally {
         await fn.cleanup();
       }
@@ -254,46 +283,60 @@ export function defineLayerSuite(runtime: RuntimeName): void {
       }
     });
 
-    test('no collector listening: the invocation returns within the flush bound, one warning', async () => {
-      const fn = await startFunction({
-        runtime,
-        fixture: 'cjs',
-        // Port 9 (discard) on loopback: nothing listens there, connections are refused.
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS: '300' },
-      });
-      try {
-        for (let i = 0; i < 3; i++) {
-          const result = await fn.invoke({}, { traceHeader: traceHeader(true).header });
-          assert.equal(result.status, 'success', fn.output());
-          assert.ok(result.durationMs < 2000, `invocation took ${result.durationMs} ms`);
+    for (const protocol of ['http/protobuf', 'grpc']) {
+      test(`no collector listening (${protocol}): the invocation returns within the flush bound, one warning`, async () => {
+        const fn = await startFunction({
+          runtime,
+          fixture: 'cjs',
+          // Port 9 (discard) on loopback: nothing listens there, connections are refused.
+          env: {
+            OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+            OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+            OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS: '300',
+          },
+        });
+        try {
+          for (let i = 0; i < 3; i++) {
+            const result = await fn.invoke({}, { traceHeader: traceHeader(true).header });
+            assert.equal(result.status, 'success', fn.output());
+            assert.ok(result.durationMs < 2000, `invocation took ${result.durationMs} ms`);
+          }
+          assert.equal(count(fn.output(), 'WARN'), 1, fn.output());
+        } finally {
+          await fn.cleanup();
         }
-        assert.equal(count(fn.output(), 'WARN'), 1, fn.output());
-      } finally {
-        await fn.cleanup();
-      }
-    });
+      });
 
-    test('a collector that never answers costs at most the flush bound', async () => {
-      const hanging = await OtlpReceiver.start({ hang: true });
-      const fn = await startFunction({
-        runtime,
-        fixture: 'cjs',
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: hanging.endpoint, OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS: '300' },
-      });
-      try {
-        for (let i = 0; i < 2; i++) {
-          const result = await fn.invoke({}, { traceHeader: traceHeader(true).header });
-          assert.equal(result.status, 'success', fn.output());
-          // The bound is 300 ms; well under the 3 s function timeout even on a loaded machine.
-          assert.ok(result.durationMs < 2000, `invocation took ${result.durationMs} ms`);
+      test(`a collector that never answers (${protocol}) costs at most the flush bound`, async () => {
+        const hanging = await OtlpReceiver.start({ hang: true });
+        const fn = await startFunction({
+          runtime,
+          fixture: 'cjs',
+          env: {
+            OTEL_EXPORTER_OTLP_ENDPOINT: hanging.endpoint,
+            OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+            OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS: '300',
+          },
+        });
+        try {
+          for (let i = 0; i < 2; i++) {
+            const result = await fn.invoke({}, { traceHeader: traceHeader(true).header });
+            assert.equal(result.status, 'success', fn.output());
+            // The bound is 300 ms; well under the 3 s function timeout even on a loaded machine.
+            assert.ok(result.durationMs < 2000, `invocation took ${result.durationMs} ms`);
+          }
+          assert.ok(hanging.exportCount >= 1, 'the exporter never reached the collector');
+          assert.ok(
+            hanging.exports.every((e) => e.protocol === protocol),
+            'sent over the protocol asked for',
+          );
+          assert.equal(count(fn.output(), 'spans not exported within 300 ms'), 1, fn.output());
+        } finally {
+          await fn.cleanup();
+          await hanging.close();
         }
-        assert.ok(hanging.exportCount >= 1, 'the exporter never reached the collector');
-        assert.equal(count(fn.output(), 'spans not exported within 300 ms'), 1, fn.output());
-      } finally {
-        await fn.cleanup();
-        await hanging.close();
-      }
-    });
+      });
+    }
 
     test('a handler that does not exist fails exactly as it does without the layer', async () => {
       const traced = await startFunction({ runtime, fixture: 'cjs', handler: 'index.missing', env: env() });

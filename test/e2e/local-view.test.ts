@@ -19,16 +19,28 @@ const xrayTraceId = (otelTraceId: string) => `1-${otelTraceId.slice(0, 8)}-${ote
 
 describe('the local view (otel-lambda-xray local)', () => {
   let view: LocalView;
-  const traces: { ok: string; failed: string; daemon: string } = { ok: '', failed: '', daemon: '' };
+  const traces: { ok: string; failed: string; daemon: string; grpc: string } = {
+    ok: '',
+    failed: '',
+    daemon: '',
+    grpc: '',
+  };
 
   before(async () => {
-    view = await LocalView.start({ udpPort: 0, otlpPort: 0, webPort: 0 });
-    // One function exports over OTLP/gRPC (the collector path), one to the daemon over UDP.
+    view = await LocalView.start({ udpPort: 0, otlpPort: 0, otlpHttpPort: 0, webPort: 0 });
+    // One function exports over OTLP/HTTP (the default collector path), one over OTLP/gRPC, one to
+    // the daemon over UDP.
     const overOtlp = await startFunction({
       runtime: 'nodejs24.x',
       fixture: 'cjs',
       functionName: 'orders-api',
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: view.otlpEndpoint },
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: view.otlpHttpEndpoint },
+    });
+    const overGrpc = await startFunction({
+      runtime: 'nodejs24.x',
+      fixture: 'cjs',
+      functionName: 'orders-api-grpc',
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: view.otlpEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
     });
     const overUdp = await startFunction({
       runtime: 'nodejs24.x',
@@ -40,7 +52,9 @@ describe('the local view (otel-lambda-xray local)', () => {
       const ok = traceHeader(true);
       const failed = traceHeader(true);
       const daemon = traceHeader(true);
+      const grpc = traceHeader(true);
       assert.equal((await overOtlp.invoke({}, { traceHeader: ok.header })).status, 'success');
+      assert.equal((await overGrpc.invoke({}, { traceHeader: grpc.header })).status, 'success');
       assert.equal(
         (await overOtlp.invoke({ action: 'throw', orderId: 9 }, { traceHeader: failed.header })).status,
         'error',
@@ -49,11 +63,13 @@ describe('the local view (otel-lambda-xray local)', () => {
       traces.ok = xrayTraceId(ok.traceId);
       traces.failed = xrayTraceId(failed.traceId);
       traces.daemon = xrayTraceId(daemon.traceId);
+      traces.grpc = xrayTraceId(grpc.traceId);
       for (const traceId of Object.values(traces)) {
         await view.store.waitFor(traceId, (trace) => trace.documents.size >= 2);
       }
     } finally {
       await overOtlp.cleanup();
+      await overGrpc.cleanup();
       await overUdp.cleanup();
     }
   });
@@ -108,7 +124,7 @@ describe('the local view (otel-lambda-xray local)', () => {
       const row = page.locator(`tr[data-trace-id="${traces.failed}"]`);
       await row.waitFor({ timeout: 5000 });
       assert.match((await row.textContent()) ?? '', /orders-api[\s\S]*Fault/);
-      assert.equal(await page.locator('#traces tbody tr').count(), 3);
+      assert.equal(await page.locator('#traces tbody tr').count(), Object.keys(traces).length);
       await row.click();
       await page.locator('#trace-title', { hasText: traces.failed }).waitFor({ timeout: 5000 });
       const waterfall = page.locator('#waterfall .row');

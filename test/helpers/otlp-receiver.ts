@@ -1,12 +1,21 @@
 /**
- * An OTLP/gRPC trace receiver for tests: a real `@grpc/grpc-js` server on
- * 127.0.0.1 serving `TraceService/Export`, decoding requests with the
- * protobufjs root generated in `@opentelemetry/otlp-transformer`.
+ * An OTLP trace receiver for tests that takes both OTLP/gRPC and OTLP/HTTP
+ * (`http/protobuf`) on the same `endpoint`: a `node:net` front server sniffs
+ * the first bytes of each connection and pipes HTTP/2 prior-knowledge
+ * connections (what gRPC clients send) to a real `@grpc/grpc-js` server
+ * serving `TraceService/Export`, and hands everything else to a `node:http`
+ * server serving `POST /v1/traces`. Requests are decoded with the protobufjs
+ * root generated in `@opentelemetry/otlp-transformer`.
  *
- * Requests are recorded when they arrive, whatever the receiver answers
+ * Export requests are recorded when they arrive, whatever the receiver answers
  * (so in `hang` mode you still see what the exporter tried to send).
  */
 
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { Metadata, ServerUnaryCall, ServiceError, sendUnaryData } from '@grpc/grpc-js';
 import grpc from '@grpc/grpc-js';
 import otlpRoot from 'otlp-proto-root/build/src/generated/root.js';
@@ -33,20 +42,28 @@ export interface ReceivedSpan {
   scope: string;
 }
 
+/** Which OTLP transport an export arrived on. */
+export type OtlpProtocol = 'grpc' | 'http/protobuf';
+
 /** One Export call as received. */
 export interface ReceivedExport {
-  /** The uncompressed protobuf request. */
+  /** The transport the request came over. */
+  protocol: OtlpProtocol;
+  /** The uncompressed protobuf request (for HTTP: after undoing `Content-Encoding: gzip`). */
   payload: Buffer;
-  /** gRPC request metadata (headers), first value of each. */
+  /** gRPC request metadata, or the HTTP request headers: lower-case names, first value of each. */
   metadata: Record<string, string>;
   spans: ReceivedSpan[];
 }
 
 /** How the receiver answers. */
 export interface OtlpReceiverOptions {
-  /** Accept calls but never answer them (a collector that never responds). */
+  /** Accept calls but never answer them (a collector that never responds), until {@link OtlpReceiver.close}. */
   hang?: boolean;
-  /** Answer every call with this gRPC error instead of success. */
+  /**
+   * Answer every call with this gRPC error instead of success; over HTTP, with the
+   * matching HTTP status (see {@link httpStatusFor}) and a `google.rpc.Status` body.
+   */
   failWith?: { code: grpc.status; details?: string };
 }
 
@@ -117,47 +134,101 @@ const TRACE_SERVICE: grpc.ServiceDefinition = {
 };
 /** An empty ExportTraceServiceResponse encodes to zero bytes. */
 const EMPTY_RESPONSE = Buffer.alloc(0);
+/** What every HTTP/2 client sends first on a prior-knowledge cleartext connection (RFC 9113 §3.4). */
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** The OTLP/HTTP path for traces. */
+const TRACES_PATH = '/v1/traces';
+const PROTOBUF = 'application/x-protobuf';
+const gunzip = promisify(zlib.gunzip);
+
+/** gRPC status code to the HTTP status OTLP/HTTP answers with (gRPC's own HTTP mapping). */
+const HTTP_STATUS_FOR_GRPC: Partial<Record<grpc.status, number>> = {
+  [grpc.status.INVALID_ARGUMENT]: 400,
+  [grpc.status.UNAUTHENTICATED]: 401,
+  [grpc.status.PERMISSION_DENIED]: 403,
+  [grpc.status.RESOURCE_EXHAUSTED]: 429,
+  [grpc.status.UNAVAILABLE]: 503,
+};
 
 interface Waiter {
   check(): boolean;
 }
 
+/** The three listening servers behind one receiver. */
+interface Servers {
+  grpc: grpc.Server;
+  grpcPort: number;
+  http: http.Server;
+  httpPort: number;
+  front: net.Server;
+  frontPort: number;
+  /** Every socket on the front and HTTP servers, and every proxy socket to the gRPC server. */
+  sockets: Set<net.Socket>;
+}
+
+/** Why an HTTP request is refused (wrong path, method, type or body) instead of recorded. */
+class HttpRefusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
 /** The receiver; start with {@link OtlpReceiver.start}. */
 export class OtlpReceiver {
-  /** `http://127.0.0.1:PORT`, for OTEL_EXPORTER_OTLP_ENDPOINT. */
+  /**
+   * `http://127.0.0.1:PORT`, for OTEL_EXPORTER_OTLP_ENDPOINT: takes OTLP/gRPC and
+   * OTLP/HTTP alike (one proxy hop to {@link grpcEndpoint} or an in-process hand-off
+   * to the HTTP server).
+   */
   readonly endpoint: string;
+  /** The gRPC server itself, with no sniffing proxy in front (for benchmarks). */
+  readonly grpcEndpoint: string;
+  /** The OTLP/HTTP server on its own port, with no sniffing in front (for benchmarks). */
+  readonly httpEndpoint: string;
   /** Every span received so far, in arrival order. */
   readonly spans: ReceivedSpan[] = [];
   /** Every Export request so far. */
   readonly exports: ReceivedExport[] = [];
+  /** Never answer (see {@link OtlpReceiverOptions.hang}); may be changed at any time. */
   hang: boolean;
+  /** Answer with this error (see {@link OtlpReceiverOptions.failWith}); may be changed at any time. */
   failWith: OtlpReceiverOptions['failWith'];
   private readonly waiters = new Set<Waiter>();
 
   private constructor(
-    private readonly server: grpc.Server,
-    port: number,
+    private readonly servers: Servers,
     options: OtlpReceiverOptions,
   ) {
-    this.endpoint = `http://127.0.0.1:${port}`;
+    this.endpoint = `http://127.0.0.1:${servers.frontPort}`;
+    this.grpcEndpoint = `http://127.0.0.1:${servers.grpcPort}`;
+    this.httpEndpoint = `http://127.0.0.1:${servers.httpPort}`;
     this.hang = options.hang ?? false;
     this.failWith = options.failWith;
   }
 
-  /** Starts a receiver on an ephemeral port. */
+  /** Starts a receiver on three ephemeral ports of 127.0.0.1. */
   static async start(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
-    const server = new grpc.Server();
     let receiver: OtlpReceiver | undefined;
-    server.addService(TRACE_SERVICE, {
+    const sockets = new Set<net.Socket>();
+    const grpcServer = new grpc.Server();
+    grpcServer.addService(TRACE_SERVICE, {
       Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
         receiver?.onExport(call, callback),
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
-      ),
-    );
-    receiver = new OtlpReceiver(server, port, options);
+    const grpcPort = await bindGrpc(grpcServer);
+    const httpServer = http.createServer((req, res) => receiver?.onHttpRequest(req, res));
+    httpServer.on('connection', (socket: net.Socket) => track(sockets, socket));
+    const front = net.createServer((socket) => {
+      track(sockets, socket);
+      routeConnection(socket, { grpcPort, httpServer, sockets });
+    });
+    const [httpPort, frontPort] = await Promise.all([listen(httpServer), listen(front)]);
+    const servers = { grpc: grpcServer, grpcPort, http: httpServer, httpPort, front, frontPort, sockets };
+    receiver = new OtlpReceiver(servers, options);
     return receiver;
   }
 
@@ -194,9 +265,14 @@ export class OtlpReceiver {
     this.exports.length = 0;
   }
 
-  /** Stops the server, cancelling calls left hanging. */
+  /** Stops all three servers, cancelling calls left hanging and destroying every open connection. */
   async close(): Promise<void> {
-    this.server.forceShutdown();
+    const { grpc: grpcServer, http: httpServer, front, sockets } = this.servers;
+    grpcServer.forceShutdown();
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+    httpServer.closeAllConnections();
+    await Promise.all([closeServer(front), closeServer(httpServer)]);
   }
 
   private onExport(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void {
@@ -208,15 +284,55 @@ export class OtlpReceiver {
       callback({ code: grpc.status.INVALID_ARGUMENT, details: `undecodable request: ${String(error)}` });
       return;
     }
-    this.exports.push({ payload, metadata: firstValues(call.metadata), spans });
-    this.spans.push(...spans);
-    for (const waiter of this.waiters) waiter.check();
+    this.record({ protocol: 'grpc', payload, metadata: firstValues(call.metadata), spans });
     if (this.hang) return;
     if (this.failWith) {
       callback(this.failWith as Partial<ServiceError>);
       return;
     }
     callback(null, EMPTY_RESPONSE);
+  }
+
+  private onHttpRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.handleHttpExport(req).then(
+      () => this.answerHttpExport(res),
+      (error: unknown) => answerRefusal(req, res, error),
+    );
+  }
+
+  /** Validates, reads, decodes and records one OTLP/HTTP request; throws an {@link HttpRefusal} otherwise. */
+  private async handleHttpExport(req: http.IncomingMessage): Promise<void> {
+    checkHttpRequest(req);
+    const payload = await readHttpBody(req);
+    let spans: ReceivedSpan[];
+    try {
+      spans = decodeSpans(payload);
+    } catch (error) {
+      throw new HttpRefusal(400, `undecodable request: ${String(error)}`);
+    }
+    const received: ReceivedExport = {
+      protocol: 'http/protobuf',
+      payload,
+      metadata: firstHeaderValues(req),
+      spans,
+    };
+    this.record(received);
+  }
+
+  private answerHttpExport(res: http.ServerResponse): void {
+    if (this.hang) return;
+    if (this.failWith) {
+      const { code, details = '' } = this.failWith;
+      sendProtobuf(res, httpStatusFor(code), encodeRpcStatus(code, details));
+      return;
+    }
+    sendProtobuf(res, 200, EMPTY_RESPONSE);
+  }
+
+  private record(received: ReceivedExport): void {
+    this.exports.push(received);
+    this.spans.push(...received.spans);
+    for (const waiter of this.waiters) waiter.check();
   }
 
   private waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -246,6 +362,159 @@ export class OtlpReceiver {
     );
     return `received ${this.exports.length} export(s) with ${this.spans.length} span(s):\n${list.join('\n')}`;
   }
+}
+
+/** The HTTP status an OTLP/HTTP receiver answers for this gRPC status code (500 when unmapped). */
+export function httpStatusFor(code: grpc.status): number {
+  return HTTP_STATUS_FOR_GRPC[code] ?? 500;
+}
+
+/** Encodes a `google.rpc.Status` (field 1 int32 code, field 2 string message) by hand. */
+export function encodeRpcStatus(code: number, message: string): Buffer {
+  const parts: Buffer[] = [];
+  if (code !== 0) parts.push(Buffer.from([0x08]), varint(BigInt.asUintN(64, BigInt(code))));
+  if (message !== '') {
+    const text = Buffer.from(message, 'utf8');
+    parts.push(Buffer.from([0x12]), varint(BigInt(text.length)), text);
+  }
+  return Buffer.concat(parts);
+}
+
+function varint(value: bigint): Buffer {
+  const bytes: number[] = [];
+  let rest = value;
+  while (rest >= 0x80n) {
+    bytes.push(Number(rest & 0x7fn) | 0x80);
+    rest >>= 7n;
+  }
+  bytes.push(Number(rest));
+  return Buffer.from(bytes);
+}
+
+function bindGrpc(server: grpc.Server): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+}
+
+async function listen(server: net.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+  return address.port;
+}
+
+/** Closes a server; resolves even if it was already closed. */
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function track(sockets: Set<net.Socket>, socket: net.Socket): void {
+  sockets.add(socket);
+  socket.once('close', () => sockets.delete(socket));
+}
+
+interface RouteTargets {
+  grpcPort: number;
+  httpServer: http.Server;
+  sockets: Set<net.Socket>;
+}
+
+/** Buffers the first bytes of a front connection until it is clearly HTTP/2 (gRPC) or not, then routes it. */
+function routeConnection(socket: net.Socket, targets: RouteTargets): void {
+  let head = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    head = Buffer.concat([head, chunk]);
+    const verdict = classifyPreface(head);
+    if (verdict === 'undecided') return;
+    socket.off('data', onData);
+    socket.pause();
+    if (verdict === 'http2') pipeToGrpc(socket, head, targets);
+    else handToHttp(socket, head, targets.httpServer);
+  };
+  socket.on('data', onData);
+  socket.on('error', () => socket.destroy());
+}
+
+/** 'http2' once the whole preface arrived, 'http1' as soon as a byte differs, 'undecided' before. */
+export function classifyPreface(head: Buffer): 'http2' | 'http1' | 'undecided' {
+  const length = Math.min(head.length, HTTP2_PREFACE.length);
+  if (!head.subarray(0, length).equals(HTTP2_PREFACE.subarray(0, length))) return 'http1';
+  return head.length >= HTTP2_PREFACE.length ? 'http2' : 'undecided';
+}
+
+function pipeToGrpc(socket: net.Socket, head: Buffer, targets: RouteTargets): void {
+  const upstream = net.connect(targets.grpcPort, '127.0.0.1');
+  track(targets.sockets, upstream);
+  const destroyBoth = (): void => {
+    socket.destroy();
+    upstream.destroy();
+  };
+  upstream.on('error', destroyBoth);
+  socket.on('error', destroyBoth);
+  upstream.on('close', destroyBoth);
+  socket.on('close', destroyBoth);
+  upstream.write(head);
+  socket.pipe(upstream).pipe(socket);
+  socket.resume();
+}
+
+function handToHttp(socket: net.Socket, head: Buffer, httpServer: http.Server): void {
+  socket.unshift(head);
+  httpServer.emit('connection', socket);
+  socket.resume();
+}
+
+/** Throws an {@link HttpRefusal} for anything but `POST /v1/traces` with a protobuf body. */
+function checkHttpRequest(req: http.IncomingMessage): void {
+  const path = new URL(req.url ?? '/', 'http://receiver').pathname;
+  if (path !== TRACES_PATH) throw new HttpRefusal(404, `no such path: ${path}`);
+  if (req.method !== 'POST') {
+    throw new HttpRefusal(405, `method not allowed: ${req.method}`, { allow: 'POST' });
+  }
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== PROTOBUF) {
+    throw new HttpRefusal(415, `unsupported content type: ${mediaType || '(none)'}; send ${PROTOBUF}`);
+  }
+  const encoding = contentEncoding(req);
+  if (encoding !== 'identity' && encoding !== 'gzip') {
+    throw new HttpRefusal(415, `unsupported content encoding: ${encoding}`);
+  }
+}
+
+function contentEncoding(req: http.IncomingMessage): string {
+  return (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase() || 'identity';
+}
+
+/** The request body, gunzipped when `Content-Encoding: gzip`; an undecodable gzip body is a 400. */
+async function readHttpBody(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks);
+  if (contentEncoding(req) !== 'gzip') return body;
+  try {
+    return await gunzip(body);
+  } catch (error) {
+    throw new HttpRefusal(400, `undecodable gzip body: ${String(error)}`);
+  }
+}
+
+function answerRefusal(req: http.IncomingMessage, res: http.ServerResponse, error: unknown): void {
+  const refusal =
+    error instanceof HttpRefusal ? error : new HttpRefusal(500, `receiver error: ${String(error)}`);
+  if (res.headersSent || res.destroyed) return;
+  req.resume();
+  res.writeHead(refusal.status, { 'content-type': 'text/plain; charset=utf-8', ...refusal.headers });
+  res.end(refusal.message);
+}
+
+function sendProtobuf(res: http.ServerResponse, status: number, body: Buffer): void {
+  if (res.destroyed) return;
+  res.writeHead(status, { 'content-type': PROTOBUF, 'content-length': String(body.length) });
+  res.end(body);
 }
 
 /** Decodes one ExportTraceServiceRequest into flat spans. */
@@ -324,6 +593,15 @@ function firstValues(metadata: Metadata): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, values] of Object.entries(metadata.getMap())) {
     out[key] = Buffer.isBuffer(values) ? values.toString('base64') : String(values);
+  }
+  return out;
+}
+
+function firstHeaderValues(req: http.IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, values] of Object.entries(req.headersDistinct)) {
+    const first = values?.[0];
+    if (first !== undefined) out[key] = first;
   }
   return out;
 }

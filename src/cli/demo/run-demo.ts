@@ -6,7 +6,7 @@
  *
  * The scenario, as steps so more can slot in:
  * 1. `GET /orders/42` on the API function: Postgres query (pg), inventory call (fetch), a manual
- *    span, an SQS send (AWS SDK); it exports over OTLP/gRPC, the collector path.
+ *    span, an SQS send (AWS SDK); it exports over OTLP/HTTP, the collector path.
  * 2. The message, delivered as Lambda's SQS event source mapping would, to the worker (ESM), which
  *    writes to DynamoDB; it exports to the X-Ray daemon over UDP, the collector-less path.
  * 3. `GET /orders/7`: the inventory service fails, the function throws: a fault with its cause.
@@ -78,7 +78,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         handler: 'index.handler',
         functionName: 'orders-api',
         env: {
-          OTEL_EXPORTER_OTLP_ENDPOINT: view.otlpEndpoint,
+          OTEL_EXPORTER_OTLP_ENDPOINT: view.otlpHttpEndpoint,
           INVENTORY_URL: services.inventoryUrl,
           ORDERS_QUEUE_URL: services.queueUrl,
           AWS_ENDPOINT_URL_SQS: services.sqsEndpoint,
@@ -157,11 +157,16 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
 async function startView(webPort: number | undefined): Promise<LocalView> {
   try {
-    return await LocalView.start({ udpPort: 0, otlpPort: 0, webPort: webPort ?? DEFAULT_PORTS.web });
+    return await LocalView.start({
+      udpPort: 0,
+      otlpPort: 0,
+      otlpHttpPort: 0,
+      webPort: webPort ?? DEFAULT_PORTS.web,
+    });
   } catch (error) {
     // The default port taken (another view running): any free one will do for a demo.
     if ((error as { code?: string }).code !== 'EADDRINUSE' || webPort !== undefined) throw error;
-    return LocalView.start({ udpPort: 0, otlpPort: 0, webPort: 0 });
+    return LocalView.start({ udpPort: 0, otlpPort: 0, otlpHttpPort: 0, webPort: 0 });
   }
 }
 

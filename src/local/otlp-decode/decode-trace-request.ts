@@ -1,7 +1,7 @@
 /**
  * Decodes an `opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest`
  * (`opentelemetry/proto/trace/v1/trace.proto`, `common/v1/common.proto`,
- * `resource/v1/resource.proto`), the field numbers the encoder in `src/export/otlp-grpc/` writes.
+ * `resource/v1/resource.proto`), the field numbers the encoder in `src/export/otlp/` writes.
  * Unknown fields are skipped, as protobuf requires.
  */
 import { ProtobufReader, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './protobuf-reader.js';

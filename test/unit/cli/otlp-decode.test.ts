@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { encodeTraceExportRequest } from '../../../src/export/otlp-grpc/encode-trace-request.js';
+import { encodeTraceExportRequest } from '../../../src/export/otlp/encode-trace-request.js';
 import { decodeTraceRequest } from '../../../src/local/otlp-decode/decode-trace-request.js';
 import { toReadableSpan } from '../../../src/local/otlp-decode/readable-span.js';
 import { toSegmentDocuments } from '../../../src/xray/segment-document.js';
 import { decodeSpans } from '../../helpers/otlp-receiver.js';
-import { makeVariedSpans } from '../export/otlp-grpc/span-fixtures.js';
+import { makeVariedSpans } from '../export/otlp/span-fixtures.js';
 import { LAMBDA_CONTEXT, makeTracing } from '../xray/helpers.js';
 
 /** Buffers and Uint8Arrays compare by content. */

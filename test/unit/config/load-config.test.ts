@@ -23,9 +23,10 @@ describe('loadConfig defaults', () => {
     assert.equal(config.serviceName, 'orders-api');
   });
 
-  test('export defaults: OTLP/gRPC to the local collector with small bounds', () => {
+  test('export defaults: OTLP/HTTP to the local collector with small bounds', () => {
     assert.equal(config.exporter, 'otlp');
-    assert.equal(config.otlpEndpoint, 'http://localhost:4317');
+    assert.equal(config.otlpProtocol, 'http/protobuf');
+    assert.equal(config.otlpEndpoint, 'http://localhost:4318/v1/traces');
     assert.equal(config.otlpTimeoutMs, 2000);
     assert.equal(config.flushTimeoutMs, 500);
     assert.equal(config.timeoutMarginMs, 500);
@@ -120,16 +121,59 @@ describe('loadConfig accepted values', () => {
     assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'none' }).config.exporter, 'none');
   });
 
-  test('the traces endpoint wins over the general one', () => {
+  test('the traces endpoint wins over the general one, and is used as given', () => {
     const { config } = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example.com:443/custom/path',
+    });
+    assert.equal(config.otlpEndpoint, 'https://traces.example.com:443/custom/path');
+    const grpc = loadConfig({
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317',
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example.com:443',
     });
-    assert.equal(config.otlpEndpoint, 'https://traces.example.com:443');
+    assert.equal(grpc.config.otlpEndpoint, 'https://traces.example.com:443');
+  });
+
+  test('OTLP/HTTP appends v1/traces to the general endpoint, slash or not', () => {
+    const endpointFor = (value: string) =>
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: value }).config.otlpEndpoint;
+    assert.equal(endpointFor('http://collector:4318'), 'http://collector:4318/v1/traces');
+    assert.equal(endpointFor('http://collector:4318/'), 'http://collector:4318/v1/traces');
     assert.equal(
-      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://10.0.0.1:4317' }).config.otlpEndpoint,
-      'http://10.0.0.1:4317',
+      endpointFor('https://gateway.example.com/otlp/'),
+      'https://gateway.example.com/otlp/v1/traces',
     );
+  });
+
+  test('grpc: the endpoint as given, 4317 by default; the traces protocol wins', () => {
+    const grpc = loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
+    assert.equal(grpc.config.otlpProtocol, 'grpc');
+    assert.equal(grpc.config.otlpEndpoint, 'http://localhost:4317');
+    assert.deepEqual(grpc.warnings, []);
+    const traces = loadConfig({
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+    });
+    assert.equal(traces.config.otlpProtocol, 'http/protobuf');
+    assert.equal(traces.config.otlpEndpoint, 'http://localhost:4318/v1/traces');
+  });
+
+  test('an endpoint on port 4317 with no protocol named: grpc, and one warning saying so', () => {
+    const { config, warnings } = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://10.0.0.1:4317' });
+    assert.equal(config.otlpProtocol, 'grpc');
+    assert.equal(config.otlpEndpoint, 'http://10.0.0.1:4317');
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0] ?? '',
+      /^OTEL_EXPORTER_OTLP_ENDPOINT uses port 4317 .*OTEL_EXPORTER_OTLP_PROTOCOL is not set: exporting over grpc/,
+    );
+    const named = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://10.0.0.1:4317',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    });
+    assert.equal(named.config.otlpProtocol, 'http/protobuf', 'a protocol named explicitly is obeyed');
+    assert.deepEqual(named.warnings, []);
   });
 
   test('timeouts: the traces-specific variable wins; project variables', () => {
@@ -222,15 +266,21 @@ describe('loadConfig rejected values: one warning naming the variable and the va
     ],
     [
       { OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4317' },
-      'OTEL_EXPORTER_OTLP_ENDPOINT value "localhost:4317" invalid, using http://localhost:4317',
+      'OTEL_EXPORTER_OTLP_ENDPOINT value "localhost:4317" invalid, using http://localhost:4318/v1/traces',
+      (c) => c.otlpEndpoint,
+      'http://localhost:4318/v1/traces',
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://collector', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT value "ftp://collector" invalid, using http://localhost:4317',
       (c) => c.otlpEndpoint,
       'http://localhost:4317',
     ],
     [
-      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://collector' },
-      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT value "ftp://collector" invalid, using http://localhost:4317',
-      (c) => c.otlpEndpoint,
-      'http://localhost:4317',
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+      'OTEL_EXPORTER_OTLP_PROTOCOL value "http/json" invalid, using http/protobuf',
+      (c) => c.otlpProtocol,
+      'http/protobuf',
     ],
     [
       { OTEL_EXPORTER_OTLP_TIMEOUT: '2s' },

@@ -7,7 +7,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@o
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ExportHealth } from '../../../src/export/export-health.js';
 import { LambdaSpanProcessor } from '../../../src/export/lambda-span-processor.js';
-import { LeanOtlpTraceExporter } from '../../../src/export/otlp-grpc/lean-otlp-exporter.js';
+import { LeanOtlpTraceExporter } from '../../../src/export/otlp/lean-otlp-exporter.js';
 import { Http2ClientInstrumentation } from '../../../src/instrumentations/http2.js';
 import { HttpServers } from '../../helpers/http-servers.js';
 import { OtlpReceiver } from '../../helpers/otlp-receiver.js';

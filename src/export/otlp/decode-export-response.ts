@@ -21,7 +21,14 @@ export function readPartialSuccess(body: Uint8Array): PartialSuccess | undefined
   // gRPC message prefix: 1 byte compressed flag, 4 bytes big-endian length.
   if (body.length < 5 || body[0] !== 0) return undefined;
   const length = ((body[1] << 24) | (body[2] << 16) | (body[3] << 8) | body[4]) >>> 0;
-  const message = body.subarray(5, 5 + length);
+  return readPartialSuccessMessage(body.subarray(5, 5 + length));
+}
+
+/**
+ * Decodes the partial success from a bare `ExportTraceServiceResponse`, the body of an OTLP/HTTP
+ * response; undefined as for {@link readPartialSuccess}.
+ */
+export function readPartialSuccessMessage(message: Uint8Array): PartialSuccess | undefined {
   try {
     const reader = new Reader(message);
     let partial: PartialSuccess | undefined;
@@ -32,6 +39,26 @@ export function readPartialSuccess(body: Uint8Array): PartialSuccess | undefined
     }
     if (!partial || (partial.rejectedSpans === 0 && partial.errorMessage === '')) return undefined;
     return partial;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `message` (field 2) of a `google.rpc.Status`, the body an OTLP/HTTP collector sends with an
+ * error status; undefined when there is none or the body is not one.
+ */
+export function readStatusMessage(body: Uint8Array): string | undefined {
+  try {
+    const reader = new Reader(body);
+    let message: string | undefined;
+    while (reader.more()) {
+      const [field, wireType] = reader.key();
+      if (field === 2 && wireType === 2)
+        message = new TextDecoder('utf-8', { fatal: true }).decode(reader.lengthDelimited());
+      else reader.skip(wireType);
+    }
+    return message || undefined;
   } catch {
     return undefined;
   }

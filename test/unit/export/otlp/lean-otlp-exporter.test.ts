@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import grpc from '@grpc/grpc-js';
-import type { DiagLogger } from '@opentelemetry/api';
-import { DiagLogLevel, diag } from '@opentelemetry/api';
-import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { GrpcCallError } from '../../../../src/export/otlp-grpc/grpc-status.js';
-import type { LeanOtlpTraceExporterOptions } from '../../../../src/export/otlp-grpc/lean-otlp-exporter.js';
+import { GrpcCallError } from '../../../../src/export/otlp/grpc-status.js';
+import type { LeanOtlpTraceExporterOptions } from '../../../../src/export/otlp/lean-otlp-exporter.js';
 import {
   LEAN_EXPORTER_USER_AGENT,
   LeanOtlpTraceExporter,
-} from '../../../../src/export/otlp-grpc/lean-otlp-exporter.js';
+} from '../../../../src/export/otlp/lean-otlp-exporter.js';
 import { OtlpReceiver } from '../../../helpers/otlp-receiver.js';
+import { exportOnce, useExporterSuiteHooks } from './exporter-kit.js';
 import { makeSpans, makeVariedSpans } from './span-fixtures.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -25,20 +22,6 @@ const SECRET = 'Bearer sk_live_never_log_this_value';
 
 /** Every diag message of the run, to check that header values never show up in logs. */
 const logged: string[] = [];
-const capture =
-  (level: string) =>
-  (message: string, ...args: unknown[]): void => {
-    logged.push(
-      `${level} ${message} ${args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')}`,
-    );
-  };
-const captureLogger: DiagLogger = {
-  error: capture('error'),
-  warn: capture('warn'),
-  info: capture('info'),
-  debug: capture('debug'),
-  verbose: capture('verbose'),
-};
 
 const cleanups: (() => unknown)[] = [];
 
@@ -67,42 +50,10 @@ function portOf(endpoint: string): number {
   return Number(new URL(endpoint).port);
 }
 
-/** Exports and resolves with the result, failing the test if the callback is called twice. */
-async function exportOnce(
-  exporter: LeanOtlpTraceExporter,
-  spans: ReadableSpan[],
-): Promise<ExportResult & { elapsedMs: number }> {
-  const started = performance.now();
-  let calls = 0;
-  const result = await new Promise<ExportResult>((resolve) => {
-    exporter.export(spans, (r) => {
-      calls++;
-      resolve(r);
-    });
-  });
-  const elapsedMs = performance.now() - started;
-  // Give a second callback (a bug) the chance to happen before counting.
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.equal(calls, 1, 'the result callback must be called exactly once');
-  return { ...result, elapsedMs };
-}
-
 const hex = (id: string): string => id.toLowerCase();
 
 describe('LeanOtlpTraceExporter', () => {
-  before(() => {
-    diag.setLogger(captureLogger, { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true });
-  });
-
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-
-  after(() => {
-    diag.disable();
-    const leaks = logged.filter((line) => line.includes('sk_live'));
-    assert.deepEqual(leaks, [], 'a header value was logged');
-  });
+  useExporterSuiteHooks(logged, cleanups);
 
   it('exports spans the receiver decodes, with ids, attributes and metadata', async () => {
     const collector = await receiver();
@@ -316,8 +267,7 @@ describe('LeanOtlpTraceExporter', () => {
 
   it('does not keep the process alive once idle, and `await shutdown()` settles', async () => {
     const collector = await receiver();
-    const exporterUrl = new URL('../../../../src/export/otlp-grpc/lean-otlp-exporter.js', import.meta.url)
-      .href;
+    const exporterUrl = new URL('../../../../src/export/otlp/lean-otlp-exporter.js', import.meta.url).href;
     const fixturesUrl = new URL('./span-fixtures.js', import.meta.url).href;
     const child = async (thenShutdown: boolean, withoutGetBuiltinModule = false): Promise<string> => {
       const script = `

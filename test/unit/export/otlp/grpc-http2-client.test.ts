@@ -10,11 +10,8 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { DiagLogLevel, diag } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
-import { GrpcCallError } from '../../../../src/export/otlp-grpc/grpc-status.js';
-import {
-  LeanOtlpTraceExporter,
-  TRACE_EXPORT_PATH,
-} from '../../../../src/export/otlp-grpc/lean-otlp-exporter.js';
+import { GrpcCallError } from '../../../../src/export/otlp/grpc-status.js';
+import { LeanOtlpTraceExporter, TRACE_EXPORT_PATH } from '../../../../src/export/otlp/lean-otlp-exporter.js';
 import { makeSpans } from './span-fixtures.js';
 
 interface Seen {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { writeHrTimeFixed64 } from '../../../../src/export/otlp-grpc/encode-common.js';
-import { ProtobufWriter, varintSize, WIRE_LEN } from '../../../../src/export/otlp-grpc/protobuf-writer.js';
+import { writeHrTimeFixed64 } from '../../../../src/export/otlp/encode-common.js';
+import { ProtobufWriter, varintSize, WIRE_LEN } from '../../../../src/export/otlp/protobuf-writer.js';
 
 /** Reference varint of a 64-bit two's complement value, computed with BigInt. */
 function bigVarint(value: bigint): Buffer {

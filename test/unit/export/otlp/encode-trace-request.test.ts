@@ -6,7 +6,7 @@ import type { Resource } from '@opentelemetry/resources';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import otlpRoot from 'otlp-proto-root/build/src/generated/root.js';
-import { encodeTraceExportRequest } from '../../../../src/export/otlp-grpc/encode-trace-request.js';
+import { encodeTraceExportRequest } from '../../../../src/export/otlp/encode-trace-request.js';
 import { LINKED_SPAN_ID, makeVariedSpans, REMOTE_PARENT_ID, REMOTE_TRACE_ID } from './span-fixtures.js';
 
 interface RequestType {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import otlpRoot from 'otlp-proto-root/build/src/generated/root.js';
-import { readPartialSuccess } from '../../../../src/export/otlp-grpc/decode-export-response.js';
-import { grpcOrigin, toGrpcMetadata } from '../../../../src/export/otlp-grpc/exporter-config.js';
-import { formatGrpcTimeout, statusFromHttp } from '../../../../src/export/otlp-grpc/grpc-status.js';
+import { readPartialSuccess } from '../../../../src/export/otlp/decode-export-response.js';
+import { grpcOrigin, toGrpcMetadata } from '../../../../src/export/otlp/exporter-config.js';
+import { formatGrpcTimeout, statusFromHttp } from '../../../../src/export/otlp/grpc-status.js';
 
 interface ResponseType {
   encode(message: unknown): { finish(): Uint8Array };

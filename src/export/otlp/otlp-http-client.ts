@@ -1,0 +1,195 @@
+/**
+ * An OTLP/HTTP request client on `node:http` / `node:https`, just enough for trace export: one POST
+ * per export over kept-alive connections. Wire format per the OTLP specification, "OTLP/HTTP"
+ * (https://opentelemetry.io/docs/specs/otlp/#otlphttp): binary protobuf bodies, uncompressed.
+ *
+ * Why `node:http`: Lambda's Node.js runtime client has already loaded it before the layer starts,
+ * so the first export costs a connection and nothing more, where `node:http2` (gRPC) first costs
+ * Node loading tls, crypto and http2 inside the cold start.
+ */
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
+import { diag } from '@opentelemetry/api';
+import { readStatusMessage } from './decode-export-response.js';
+
+type HttpModule = typeof import('node:http');
+
+/** A response body larger than this is not read into memory (a success response is a few bytes). */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** A failed OTLP/HTTP request: the HTTP status when a response arrived. */
+export class OtlpHttpError extends Error {
+  /** HTTP status of the response, when one arrived. */
+  readonly httpStatus: number | undefined;
+
+  constructor(message: string, options?: { httpStatus?: number; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OtlpHttpError';
+    this.httpStatus = options?.httpStatus;
+  }
+}
+
+/** Settles a request: an error, or the body of a 2xx response. */
+export type PostCallback = (error: OtlpHttpError | undefined, responseBody: Buffer | undefined) => void;
+
+/** Client settings. */
+export interface OtlpHttpClientOptions {
+  /** The full URL to POST to, `http(s)://host:port/v1/traces`. */
+  url: URL;
+  /** Request headers sent with every export: valid names and values (see `toHttpHeaders`). */
+  headers: Readonly<Record<string, string>>;
+  /** `user-agent` header. */
+  userAgent: string;
+}
+
+/**
+ * Loads `node:http` or `node:https` synchronously on first use (`process.getBuiltinModule`, Node
+ * >= 20.16), falling back to an import on older Node. `node:https` is only loaded for https URLs.
+ */
+function loadModule(secure: boolean): HttpModule | Promise<HttpModule> {
+  const name = secure ? 'node:https' : 'node:http';
+  const builtin =
+    typeof process.getBuiltinModule === 'function'
+      ? (process.getBuiltinModule(name) as HttpModule | undefined)
+      : undefined;
+  return builtin ?? (import(name) as Promise<HttpModule>);
+}
+
+/**
+ * POSTs export requests over a kept-alive connection pool of its own. Idle connections do not keep
+ * the process alive (Node unrefs a pooled socket); a request in flight holds a ref'd deadline timer,
+ * so the process stays up until it settles.
+ */
+export class OtlpHttpClient {
+  private agent: Agent | undefined;
+  private closed = false;
+  private readonly secure: boolean;
+
+  constructor(private readonly options: OtlpHttpClientOptions) {
+    this.secure = options.url.protocol === 'https:';
+  }
+
+  /**
+   * Sends `body` (an encoded ExportTraceServiceRequest) and calls back exactly once: with the body of
+   * a 2xx response, with an error naming the status or the failure, or after `timeoutMillis`.
+   *
+   * A kept-alive connection may have been closed by the collector while Lambda froze the process:
+   * a request failing on a reused connection before any response is retried once on a new one.
+   */
+  post(body: Buffer, timeoutMillis: number, callback: PostCallback): void {
+    let settled = false;
+    let request: ClientRequest | undefined;
+    const timer = setTimeout(() => {
+      // The connection's state is unknown (a collector gone silent?): close it rather than reuse it.
+      request?.destroy();
+      settle(new OtlpHttpError(`OTLP export timed out: no HTTP response within ${timeoutMillis} ms`));
+    }, timeoutMillis);
+    const settle = (error: OtlpHttpError | undefined, responseBody?: Buffer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      callback(error, responseBody);
+    };
+
+    const attempt = (module: HttpModule, isRetry: boolean): void => {
+      if (settled) return;
+      if (this.closed) {
+        settle(new OtlpHttpError('OTLP exporter is shut down'));
+        return;
+      }
+      let gotResponse = false;
+      try {
+        this.agent ??= new module.Agent({ keepAlive: true });
+        request = module.request(this.options.url, {
+          method: 'POST',
+          agent: this.agent,
+          headers: {
+            ...this.options.headers,
+            'content-type': 'application/x-protobuf',
+            'content-length': body.length,
+            'user-agent': this.options.userAgent,
+          },
+        });
+      } catch (error) {
+        settle(asHttpError(error));
+        return;
+      }
+      const current = request;
+      current.on('response', (response) => {
+        gotResponse = true;
+        readResponse(response, (error, responseBody) => settle(error, responseBody));
+      });
+      current.on('error', (error) => {
+        if (settled) return;
+        if (!gotResponse && current.reusedSocket && !isRetry) {
+          diag.debug(`otlp-http: request failed on a reused connection (${error.message}); retrying once`);
+          attempt(module, true);
+          return;
+        }
+        settle(
+          new OtlpHttpError(
+            `OTLP export failed${gotResponse ? '' : ' before any response'}: ${error.message}`,
+            {
+              cause: error,
+            },
+          ),
+        );
+      });
+      current.end(body);
+    };
+
+    const loaded = loadModule(this.secure);
+    if (loaded instanceof Promise) {
+      loaded.then(
+        (module) => attempt(module, false),
+        (error: unknown) => settle(asHttpError(error)),
+      );
+    } else {
+      attempt(loaded, false);
+    }
+  }
+
+  /** Closes the pooled connections; later requests fail. (Requests in flight are not waited for.) */
+  close(): Promise<void> {
+    this.closed = true;
+    this.agent?.destroy();
+    this.agent = undefined;
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Reads a response to its end (so that its connection goes back to the pool) and settles: a 2xx
+ * status is success, anything else an error carrying the status and the collector's message.
+ */
+function readResponse(response: IncomingMessage, done: PostCallback): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  response.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
+  });
+  response.on('error', (error) => done(asHttpError(error), undefined));
+  response.on('end', () => {
+    const status = response.statusCode ?? 0;
+    const body = size <= MAX_RESPONSE_BYTES ? Buffer.concat(chunks) : Buffer.alloc(0);
+    if (status >= 200 && status < 300) {
+      done(undefined, body);
+      return;
+    }
+    const isProtobuf = /^application\/(x-)?protobuf/i.test(response.headers['content-type'] ?? '');
+    const message = isProtobuf ? readStatusMessage(body) : undefined;
+    done(
+      new OtlpHttpError(
+        `OTLP export failed: HTTP status ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}${message ? `: ${message}` : ''}`,
+        { httpStatus: status },
+      ),
+      undefined,
+    );
+  });
+}
+
+function asHttpError(error: unknown): OtlpHttpError {
+  if (error instanceof OtlpHttpError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new OtlpHttpError(`OTLP export failed: ${message}`, { cause: error });
+}

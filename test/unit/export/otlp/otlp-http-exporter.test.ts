@@ -1,0 +1,280 @@
+/**
+ * The lean exporter over OTLP/HTTP, against real `node:http` servers on 127.0.0.1 that play the
+ * collector's OTLP/HTTP receiver (each test scripts how it answers).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ExportResultCode } from '@opentelemetry/core';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import {
+  LEAN_HTTP_EXPORTER_USER_AGENT,
+  LeanOtlpTraceExporter,
+  type LeanOtlpTraceExporterOptions,
+} from '../../../../src/export/otlp/lean-otlp-exporter.js';
+import { exportOnce, useExporterSuiteHooks } from './exporter-kit.js';
+import { makeSpans, makeVariedSpans } from './span-fixtures.js';
+
+const execFileAsync = promisify(execFile);
+const SECRET = 'Bearer sk_live_never_log_this_http_value';
+
+const logged: string[] = [];
+
+/** One request as the fake collector saw it. */
+interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+  /** Which TCP connection carried it (1, 2, ...). */
+  connection: number;
+  /** Its position on that connection (1 = first). */
+  onConnection: number;
+}
+
+type Answer = (request: SeenRequest, response: ServerResponse, socket: Socket) => void;
+
+/** A collector stand-in: records every request, then answers as `answer` says. */
+class FakeCollector {
+  readonly requests: SeenRequest[] = [];
+  connections = 0;
+  closedConnections = 0;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(answer: Answer): Promise<FakeCollector> {
+    const perSocket = new WeakMap<Socket, { id: number; count: number }>();
+    let collector: FakeCollector | undefined;
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const socket = request.socket;
+        const entry = perSocket.get(socket) ?? { id: 0, count: 0 };
+        entry.count++;
+        const seen: SeenRequest = {
+          method: request.method ?? '',
+          url: request.url ?? '',
+          headers: request.headers,
+          body: Buffer.concat(chunks),
+          connection: entry.id,
+          onConnection: entry.count,
+        };
+        collector?.requests.push(seen);
+        answer(seen, response, socket);
+      });
+    });
+    server.on('connection', (socket: Socket) => {
+      if (!collector) return;
+      collector.connections++;
+      perSocket.set(socket, { id: collector.connections, count: 0 });
+      collector.sockets.add(socket);
+      socket.on('close', () => {
+        if (!collector) return;
+        collector.closedConnections++;
+        collector.sockets.delete(socket);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    collector = new FakeCollector(server, (server.address() as AddressInfo).port);
+    return collector;
+  }
+
+  url(path = '/v1/traces'): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** `google.rpc.Status { code = 1; message = 2 }`, as a collector sends with an error status. */
+function rpcStatus(code: number, message: string): Buffer {
+  const text = Buffer.from(message, 'utf8');
+  return Buffer.concat([Buffer.from([0x08, code, 0x12, text.length]), text]);
+}
+
+const ok: Answer = (_request, response) => {
+  response.writeHead(200, { 'content-type': 'application/x-protobuf' });
+  response.end();
+};
+
+const cleanups: (() => unknown)[] = [];
+
+async function collector(answer: Answer = ok): Promise<FakeCollector> {
+  const started = await FakeCollector.start(answer);
+  cleanups.push(() => started.close());
+  return started;
+}
+
+function exporterFor(
+  url: string,
+  options: Partial<LeanOtlpTraceExporterOptions> = {},
+): LeanOtlpTraceExporter {
+  const exporter = new LeanOtlpTraceExporter({
+    protocol: 'http/protobuf',
+    url,
+    timeoutMillis: 2000,
+    ...options,
+  });
+  cleanups.push(() => exporter.shutdown());
+  return exporter;
+}
+
+describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
+  useExporterSuiteHooks(logged, cleanups);
+
+  it('POSTs the official protobuf encoding to the URL as given, with headers', async () => {
+    const fake = await collector();
+    const exporter = exporterFor(fake.url('/custom/v1/traces'), {
+      headers: { Authorization: SECRET, 'X-Tenant': 'blue' },
+    });
+    const spans = makeVariedSpans();
+    const result = await exportOnce(exporter, spans);
+    assert.equal(result.code, ExportResultCode.SUCCESS, String(result.error));
+
+    assert.equal(fake.requests.length, 1);
+    const [seen] = fake.requests;
+    assert.equal(seen.method, 'POST');
+    assert.equal(seen.url, '/custom/v1/traces');
+    assert.equal(seen.headers['content-type'], 'application/x-protobuf');
+    assert.equal(seen.headers['content-length'], String(seen.body.length));
+    assert.equal(seen.headers['user-agent'], LEAN_HTTP_EXPORTER_USER_AGENT);
+    assert.equal(seen.headers.authorization, SECRET);
+    assert.equal(seen.headers['x-tenant'], 'blue');
+    assert.ok(seen.body.equals(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array));
+  });
+
+  it('reuses one kept-alive connection for successive exports', async () => {
+    const fake = await collector();
+    const exporter = exporterFor(fake.url());
+    for (const name of ['one', 'two', 'three']) {
+      assert.equal((await exportOnce(exporter, makeSpans([name]))).code, ExportResultCode.SUCCESS);
+    }
+    assert.equal(fake.requests.length, 3);
+    assert.equal(fake.connections, 1);
+  });
+
+  it('retries once on a new connection when a kept-alive one was closed under it', async () => {
+    // The second request on any connection is answered by a reset, as from a collector that closed
+    // an idle connection while Lambda had the process frozen.
+    const fake = await collector((request, response, socket) => {
+      if (request.onConnection > 1) socket.resetAndDestroy();
+      else ok(request, response, socket);
+    });
+    const exporter = exporterFor(fake.url());
+    assert.equal((await exportOnce(exporter, makeSpans(['first']))).code, ExportResultCode.SUCCESS);
+    const second = await exportOnce(exporter, makeSpans(['second']));
+    assert.equal(second.code, ExportResultCode.SUCCESS, String(second.error));
+    assert.equal(fake.requests.length, 3, 'the failed attempt and its retry');
+    assert.equal(fake.connections, 2);
+  });
+
+  it('fails with the HTTP status and the collector message from a google.rpc.Status body', async () => {
+    const fake = await collector((_request, response) => {
+      response.writeHead(503, { 'content-type': 'application/x-protobuf' });
+      response.end(rpcStatus(14, 'pipeline is full'));
+    });
+    const result = await exportOnce(exporterFor(fake.url()), makeSpans(['refused']));
+    assert.equal(result.code, ExportResultCode.FAILED);
+    assert.match(String(result.error?.message), /HTTP status 503 Service Unavailable: pipeline is full/);
+  });
+
+  it('succeeds with a warning when the collector reports a partial success', async () => {
+    // ExportTraceServiceResponse { partial_success = 1 { rejected_spans = 1: 2, error_message = 2 } }
+    const message = Buffer.from('dropped two', 'utf8');
+    const partial = Buffer.concat([Buffer.from([0x08, 2, 0x12, message.length]), message]);
+    const body = Buffer.concat([Buffer.from([0x0a, partial.length]), partial]);
+    const fake = await collector((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      response.end(body);
+    });
+    const before = logged.length;
+    const result = await exportOnce(exporterFor(fake.url()), makeSpans(['a', 'b', 'c']));
+    assert.equal(result.code, ExportResultCode.SUCCESS);
+    assert.ok(
+      logged
+        .slice(before)
+        .some((line) => /warn OTLP\/HTTP exporter: collector rejected 2 span\(s\): dropped two/.test(line)),
+      logged.slice(before).join('\n'),
+    );
+  });
+
+  it('fails fast on a refused connection', async () => {
+    const fake = await collector();
+    const url = fake.url();
+    await fake.close();
+    const result = await exportOnce(exporterFor(url), makeSpans(['nobody home']));
+    assert.equal(result.code, ExportResultCode.FAILED);
+    assert.match(String(result.error?.message), /before any response: .*ECONNREFUSED/);
+    assert.ok(result.elapsedMs < 1000, `took ${result.elapsedMs} ms`);
+  });
+
+  it('gives up at its timeout and closes the connection of a collector that never answers', async () => {
+    const fake = await collector(() => {});
+    const result = await exportOnce(exporterFor(fake.url(), { timeoutMillis: 200 }), makeSpans(['hung']));
+    assert.equal(result.code, ExportResultCode.FAILED);
+    assert.match(String(result.error?.message), /no HTTP response within 200 ms/);
+    assert.ok(result.elapsedMs >= 190 && result.elapsedMs < 1500, `took ${result.elapsedMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(fake.closedConnections, 1, 'the hung connection was closed');
+  });
+
+  it('drops unusable headers with a warning naming only the key', async () => {
+    const fake = await collector();
+    const exporter = exporterFor(fake.url(), {
+      headers: {
+        'x-ok': 'yes',
+        'x-multiline': 'sk_live_a\r\nInjected: 1',
+        'bad header': 'v',
+        'content-type': 'text/plain',
+      },
+    });
+    assert.equal((await exportOnce(exporter, makeSpans(['h']))).code, ExportResultCode.SUCCESS);
+    const [seen] = fake.requests;
+    assert.equal(seen.headers['x-ok'], 'yes');
+    assert.equal(seen.headers.injected, undefined);
+    assert.equal(seen.headers['content-type'], 'application/x-protobuf');
+    assert.ok(logged.some((line) => line.includes("header 'x-multiline'")));
+    assert.ok(logged.some((line) => line.includes("header 'bad header' is not usable as an HTTP header")));
+  });
+
+  it('reports a bad URL on export instead of throwing', async () => {
+    const result = await exportOnce(exporterFor('ftp://collector:4318/v1/traces'), makeSpans(['x']));
+    assert.equal(result.code, ExportResultCode.FAILED);
+    assert.match(String(result.error?.message), /OTLP\/HTTP exporter: unsupported endpoint scheme 'ftp:'/);
+  });
+
+  it('does not keep the process alive once idle, and `await shutdown()` settles', async () => {
+    const fake = await collector();
+    const exporterUrl = new URL('../../../../src/export/otlp/lean-otlp-exporter.js', import.meta.url).href;
+    const fixturesUrl = new URL('./span-fixtures.js', import.meta.url).href;
+    for (const thenShutdown of [false, true]) {
+      const script = `
+        const { LeanOtlpTraceExporter } = await import(${JSON.stringify(exporterUrl)});
+        const { makeSpans } = await import(${JSON.stringify(fixturesUrl)});
+        const exporter = new LeanOtlpTraceExporter({ protocol: 'http/protobuf', url: ${JSON.stringify(fake.url())}, timeoutMillis: 2000 });
+        const result = await new Promise((resolve) => exporter.export(makeSpans(['from child']), resolve));
+        process.stdout.write('result ' + result.code);
+        if (${thenShutdown}) {
+          await exporter.shutdown();
+          process.stdout.write(' shut down');
+        }
+      `;
+      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], {
+        timeout: 10_000,
+      });
+      assert.equal(stdout, thenShutdown ? 'result 0 shut down' : 'result 0');
+    }
+    assert.equal(fake.requests.length, 2);
+  });
+});
