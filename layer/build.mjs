@@ -34,6 +34,51 @@ const debugStub = {
   },
 };
 
+/**
+ * The contrib instrumentations ship CommonJS only, and `require('@opentelemetry/semantic-conventions')`
+ * pulls all of its CommonJS index into the bundle (80 KB minified, thousands of constants defined at
+ * start-up) where they read a dozen constants each. Each such file gets instead a module that
+ * re-exports just the names it reads from the package's ES build, which esbuild then trims. Only
+ * files where the binding is used as `binding.NAME` and nothing else are rewritten; a name the
+ * package lacks fails the build.
+ */
+const SEMCONV_REQUIRE = /const (\w+) = require\("@opentelemetry\/semantic-conventions"\);/;
+const semconvSubset = {
+  name: 'semconv-subset',
+  setup(builder) {
+    const contribFile = /[\\/]node_modules[\\/]@opentelemetry[\\/]instrumentation-[^\\/]+[\\/]build[\\/]src[\\/].*\.js$/;
+    builder.onLoad({ filter: contribFile }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const declaration = SEMCONV_REQUIRE.exec(source);
+      if (!declaration) return undefined;
+      const binding = declaration[1];
+      const names = new Set();
+      for (const use of source.matchAll(new RegExp(`\\b${binding}\\b(?:\\.(\\w+))?`, 'g'))) {
+        if (use.index === declaration.index + 'const '.length) continue;
+        if (!use[1]) return undefined; // used some other way: keep the whole package
+        names.add(use[1]);
+      }
+      const subset = `semconv-subset:${[...names].sort().join(',')}`;
+      return {
+        contents: source.replace(declaration[0], `const ${binding} = require(${JSON.stringify(subset)});`),
+        loader: 'js',
+        resolveDir: path.dirname(args.path),
+      };
+    });
+    builder.onResolve({ filter: /^semconv-subset:/ }, (args) => ({
+      // One module per importing package folder: it may carry its own semantic-conventions copy.
+      path: `${args.resolveDir}|${args.path.slice('semconv-subset:'.length)}`,
+      namespace: 'semconv-subset',
+      pluginData: { resolveDir: args.resolveDir },
+    }));
+    builder.onLoad({ filter: /.*/, namespace: 'semconv-subset' }, (args) => ({
+      contents: `export { ${args.path.split('|')[1]} } from '@opentelemetry/semantic-conventions';`,
+      loader: 'js',
+      resolveDir: args.pluginData.resolveDir,
+    }));
+  },
+};
+
 /** What every bundle of the layer shares. */
 const bundleOptions = {
   bundle: true,
@@ -57,7 +102,7 @@ const result = await build({
   outfile: path.join(lib, 'lib.cjs'),
   // import-in-the-middle must stay a real package: bundled, its ESM wrapping silently fails.
   external: ['import-in-the-middle', 'import-in-the-middle/*'],
-  plugins: [debugStub],
+  plugins: [debugStub, semconvSubset],
   metafile: true,
 });
 writeFileSync(path.join(dist, 'layer-meta.json'), JSON.stringify(result.metafile));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { LAYER_DIR } from '../helpers/traced-function.js';
@@ -36,4 +36,14 @@ test('a CommonJS function can require the public helpers from the layer alone', 
     },
   );
   assert.equal(out.trim(), 'function function');
+});
+
+test('the bundle carries only the semantic conventions the instrumentations read', () => {
+  const bundle = readFileSync(path.join(LAYER_DIR, 'otel-lambda-xray/lib.cjs'), 'utf8');
+  // Read by instrumentation-http (CommonJS, through the subset module layer/build.mjs makes)...
+  assert.ok(bundle.includes('"http.request.method"'), 'a constant the http instrumentation reads is missing');
+  // ...while the rest of the package's CommonJS index, 80 KB of constants for other systems, is not.
+  for (const unused of ['aspnetcore.rate_limiting.result', 'signalr.connection.status']) {
+    assert.ok(!bundle.includes(unused), `the bundle holds the whole semantic conventions index (${unused})`);
+  }
 });
