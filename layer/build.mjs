@@ -46,7 +46,8 @@ const SEMCONV_REQUIRE = /const (\w+) = require\("@opentelemetry\/semantic-conven
 const semconvSubset = {
   name: 'semconv-subset',
   setup(builder) {
-    const contribFile = /[\\/]node_modules[\\/]@opentelemetry[\\/]instrumentation-[^\\/]+[\\/]build[\\/]src[\\/].*\.js$/;
+    const contribFile =
+      /[\\/]node_modules[\\/]@opentelemetry[\\/]instrumentation-[^\\/]+[\\/]build[\\/]src[\\/].*\.js$/;
     builder.onLoad({ filter: contribFile }, (args) => {
       const source = readFileSync(args.path, 'utf8');
       const declaration = SEMCONV_REQUIRE.exec(source);
