@@ -43,7 +43,9 @@ export class LambdaSpanProcessor implements SpanProcessor {
     }
     const batch = this.queue;
     this.queue = [];
-    if (batch.length > 0) this.track(this.exportBatch(batch));
+    if (batch.length > 0) this.exportBatch(batch);
+    if (this.pending.size === 0) return Promise.resolve();
+    if (this.pending.size === 1) return this.pending.values().next().value as Promise<void>;
     return Promise.all(this.pending).then(() => undefined);
   }
 
@@ -52,30 +54,41 @@ export class LambdaSpanProcessor implements SpanProcessor {
     await this.exporter?.shutdown();
   }
 
-  private track(work: Promise<void>): void {
+  /**
+   * Exports one batch, in `pending` until the exporter calls back; the promise settles then and
+   * never rejects. Written without async/await: every promise step is a turn the invocation's
+   * response waits for.
+   */
+  private exportBatch(batch: ReadableSpan[]): void {
+    let resolveWork!: () => void;
+    const work = new Promise<void>((resolve) => {
+      resolveWork = resolve;
+    });
+    let settled = false;
+    const done = (failure?: string): void => {
+      if (settled) return;
+      settled = true;
+      this.pending.delete(work);
+      if (failure !== undefined) {
+        this.config.health.report('failed', `could not export ${batch.length} spans: ${failure}`);
+      }
+      resolveWork();
+    };
     this.pending.add(work);
-    work.finally(() => this.pending.delete(work));
-  }
-
-  private async exportBatch(batch: ReadableSpan[]): Promise<void> {
     try {
       this.exporter ??= this.config.createExporter();
       const exporter = this.exporter;
-      await new Promise<void>((resolve) => {
-        // Suppressed: the exporter's own calls (HTTP/2 to the collector, UDP to the daemon) would
-        // otherwise be traced by the layer's http2 instrumentation and exported, forever.
-        context.with(suppressTracing(context.active()), () =>
-          exporter.export(batch, (result) => {
-            if (result.code !== ExportResultCode.SUCCESS) {
-              const reason = result.error?.message ?? 'unknown error';
-              this.config.health.report('failed', `could not export ${batch.length} spans: ${reason}`);
-            }
-            resolve();
-          }),
-        );
-      });
+      // Suppressed: the exporter's own calls (HTTP to the collector, UDP to the daemon) would
+      // otherwise be traced by the layer's http instrumentations and exported, forever.
+      context.with(suppressTracing(context.active()), () =>
+        exporter.export(batch, (result) =>
+          done(
+            result.code === ExportResultCode.SUCCESS ? undefined : (result.error?.message ?? 'unknown error'),
+          ),
+        ),
+      );
     } catch (error) {
-      this.config.health.report('failed', `could not export ${batch.length} spans: ${String(error)}`);
+      done(String(error));
     }
   }
 }

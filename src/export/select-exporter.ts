@@ -32,11 +32,20 @@ export function createSpanExporter(config: Readonly<Config>): SpanExporter {
  */
 export class DeferredExporter implements SpanExporter {
   private exporter: Promise<SpanExporter> | undefined;
+  /** The exporter once created: later exports call it directly, without a promise step. */
+  private ready: SpanExporter | undefined;
 
   constructor(private readonly create: () => Promise<SpanExporter>) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    this.exporter ??= this.create();
+    if (this.ready) {
+      this.ready.export(spans, resultCallback);
+      return;
+    }
+    this.exporter ??= this.create().then((exporter) => {
+      this.ready = exporter;
+      return exporter;
+    });
     this.exporter.then(
       (exporter) => exporter.export(spans, resultCallback),
       (error: unknown) =>

@@ -5,7 +5,7 @@
 import type { HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { type ProtobufWriter, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './protobuf-writer.js';
+import { ProtobufWriter, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './protobuf-writer.js';
 
 /** Attribute-like record: SDK `Attributes`, but nested values (kvlist) are accepted too. */
 export type AttributeRecord = Readonly<Record<string, unknown>>;
@@ -103,11 +103,26 @@ export function writeAnyValueBody(writer: ProtobufWriter, value: unknown): void 
  */
 export function writeResource(writer: ProtobufWriter, fieldNumber: number, resource: Resource): void {
   writer.tag(fieldNumber, WIRE_LEN);
-  const mark = writer.begin();
+  writer.bytes(resourceBody(resource));
+}
+
+/**
+ * A provider's one Resource goes out with every export: its encoded body (attributes = 1,
+ * dropped_attributes_count = 2) is made once, not on every invocation.
+ */
+const resourceBodies = new WeakMap<Resource, Buffer>();
+
+function resourceBody(resource: Resource): Buffer {
+  let body = resourceBodies.get(resource);
+  if (body) return body;
+  const writer = new ProtobufWriter(512);
   writeAttributes(writer, 1, resource.attributes);
   writer.tag(2, WIRE_VARINT);
   writer.uint32(0);
-  writer.end(mark);
+  body = Buffer.from(writer.finish());
+  // Attributes still to come from an asynchronous detector would change the body: not cached.
+  if (!resource.asyncAttributesPending) resourceBodies.set(resource, body);
+  return body;
 }
 
 /** Scope as the SDK hands it, plus the attributes newer SDKs may carry. */

@@ -63,9 +63,28 @@ export class OtlpHttpClient {
   private agent: Agent | undefined;
   private closed = false;
   private readonly secure: boolean;
+  /** The request target and the headers every request shares, worked out once. */
+  private readonly target: { protocol: string; hostname: string; port: string; path: string; auth?: string };
+  private readonly sharedHeaders: Readonly<Record<string, string>>;
 
-  constructor(private readonly options: OtlpHttpClientOptions) {
-    this.secure = options.url.protocol === 'https:';
+  constructor(options: OtlpHttpClientOptions) {
+    const { url } = options;
+    this.secure = url.protocol === 'https:';
+    this.target = {
+      protocol: url.protocol,
+      // An IPv6 literal comes bracketed in URL.hostname; http.request wants it bare.
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+      ...(url.username || url.password
+        ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` }
+        : {}),
+    };
+    this.sharedHeaders = {
+      ...options.headers,
+      'content-type': 'application/x-protobuf',
+      'user-agent': options.userAgent,
+    };
   }
 
   /**
@@ -99,15 +118,11 @@ export class OtlpHttpClient {
       let gotResponse = false;
       try {
         this.agent ??= new module.Agent({ keepAlive: true });
-        request = module.request(this.options.url, {
+        request = module.request({
+          ...this.target,
           method: 'POST',
           agent: this.agent,
-          headers: {
-            ...this.options.headers,
-            'content-type': 'application/x-protobuf',
-            'content-length': body.length,
-            'user-agent': this.options.userAgent,
-          },
+          headers: { ...this.sharedHeaders, 'content-length': String(body.length) },
         });
       } catch (error) {
         settle(asHttpError(error));

@@ -471,3 +471,20 @@ describe('OtlpReceiver failure modes over OTLP/HTTP', { timeout: 10_000 }, () =>
     assert.deepEqual(decodeRpcStatus(encodeRpcStatus(300, 'é')), { code: 300, message: 'é' });
   });
 });
+
+describe('OtlpReceiver answering first (benchmarks)', () => {
+  it('answers a gRPC export before decoding it, and has the spans a turn later', async () => {
+    const receiver = await OtlpReceiver.start({ answerFirst: true });
+    try {
+      const exporter = new OTLPTraceExporter({ url: receiver.grpcEndpoint });
+      const result = await exportOnce(exporter, makeSpans());
+      await exporter.shutdown();
+      assert.equal(result.code, ExportResultCode.SUCCESS, String(result.error));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(receiver.spans.map((s) => s.name).sort(), ['child', 'parent']);
+      assert.equal(receiver.exports[0]?.protocol, 'grpc');
+    } finally {
+      await receiver.close();
+    }
+  });
+});

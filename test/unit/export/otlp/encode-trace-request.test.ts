@@ -49,6 +49,27 @@ describe('encodeTraceExportRequest', () => {
     assert.ok(Buffer.from(theirs).equals(ours), 'bytes differ from the official serializer');
   });
 
+  it('stays byte-identical on later requests, when the resource comes from its cache', () => {
+    const spans = makeVariedSpans();
+    encodeTraceExportRequest(spans);
+    const again = encodeTraceExportRequest([...spans].reverse());
+    assert.ok(
+      Buffer.from(reference([...spans].reverse())).equals(again),
+      'bytes differ on the second request',
+    );
+    // A resource still waiting for asynchronous attributes is encoded afresh each time.
+    const [first] = spans;
+    const pending = {
+      ...first.resource,
+      attributes: { 'service.name': 'before' },
+      asyncAttributesPending: true,
+    };
+    const span = Object.create(first, { resource: { value: pending } }) as ReadableSpan;
+    encodeTraceExportRequest([span]);
+    pending.attributes = { 'service.name': 'after' };
+    assert.ok(encodeTraceExportRequest([span]).includes('after'), 'a pending resource was cached');
+  });
+
   it('writes the fields the SDK gives (spot checks on the decoded request)', () => {
     const decoded = decode(encodeTraceExportRequest(makeVariedSpans())) as Obj;
     assert.equal(decoded.resourceSpans.length, 2);

@@ -154,6 +154,15 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
     assert.ok(seen.body.equals(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array));
   });
 
+  it('sends the credentials of a user:password@ endpoint as Basic authorization, never in a log', async () => {
+    const fake = await collector();
+    const url = fake.url('/v1/traces?tenant=blue').replace('http://', 'http://otel:sk_live%40pw@');
+    assert.equal((await exportOnce(exporterFor(url), makeSpans(['auth']))).code, ExportResultCode.SUCCESS);
+    const [seen] = fake.requests;
+    assert.equal(seen.url, '/v1/traces?tenant=blue');
+    assert.equal(seen.headers.authorization, `Basic ${Buffer.from('otel:sk_live@pw').toString('base64')}`);
+  });
+
   it('reuses one kept-alive connection for successive exports', async () => {
     const fake = await collector();
     const exporter = exporterFor(fake.url());

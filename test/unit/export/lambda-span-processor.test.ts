@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ExportHealth } from '../../../src/export/export-health.js';
+import { LambdaSpanProcessor } from '../../../src/export/lambda-span-processor.js';
+import { makeSpans } from './otlp/span-fixtures.js';
+
+type Export = (spans: ReadableSpan[], done: (result: ExportResult) => void) => void;
+
+/** A processor over an exporter that does what `exportFn` says, with what it reported. */
+function processorWith(exportFn: Export, maxQueuedSpans = 2048) {
+  const reports: string[] = [];
+  const health = new ExportHealth();
+  health.report = (kind, message) => {
+    reports.push(`${kind}: ${message}`);
+  };
+  const exported: ReadableSpan[][] = [];
+  let created = 0;
+  const exporter: SpanExporter = {
+    export: (spans, done) => {
+      exported.push(spans);
+      exportFn(spans, done);
+    },
+    shutdown: async () => {},
+  };
+  const processor = new LambdaSpanProcessor({
+    createExporter: () => {
+      created++;
+      return exporter;
+    },
+    maxQueuedSpans,
+    health,
+  });
+  const end = (names: string[]) => {
+    for (const span of makeSpans(names)) processor.onEnd(span);
+  };
+  return { processor, end, reports, exported, created: () => created };
+}
+
+const success: Export = (_spans, done) => done({ code: ExportResultCode.SUCCESS });
+
+describe('LambdaSpanProcessor', () => {
+  it('creates no exporter and resolves at once when nothing was queued', async () => {
+    const kit = processorWith(success);
+    await kit.processor.forceFlush();
+    assert.equal(kit.created(), 0);
+    assert.deepEqual(kit.exported, []);
+  });
+
+  it('exports everything queued in one request, then starts a new batch', async () => {
+    const kit = processorWith(success);
+    kit.end(['a', 'b']);
+    await kit.processor.forceFlush();
+    kit.end(['c']);
+    await kit.processor.forceFlush();
+    assert.deepEqual(
+      kit.exported.map((batch) => batch.map((s) => s.name)),
+      [['a', 'b'], ['c']],
+    );
+    assert.equal(kit.created(), 1, 'one exporter for the life of the process');
+    assert.deepEqual(kit.reports, []);
+  });
+
+  it('waits for an exporter that answers later, and for every export still in flight', async () => {
+    const answers: (() => void)[] = [];
+    const kit = processorWith((_spans, done) => answers.push(() => done({ code: ExportResultCode.SUCCESS })));
+    kit.end(['first']);
+    const first = kit.processor.forceFlush();
+    kit.end(['second']);
+    let bothDone = false;
+    const second = kit.processor.forceFlush().then(() => {
+      bothDone = true;
+    });
+    answers[1]?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(bothDone, false, 'the second flush must also wait for the first export');
+    answers[0]?.();
+    await Promise.all([first, second]);
+    assert.equal(bothDone, true);
+  });
+
+  it('reports a failed export and a throwing exporter, and never rejects', async () => {
+    const failing = processorWith((_spans, done) =>
+      done({ code: ExportResultCode.FAILED, error: new Error('collector said no') }),
+    );
+    failing.end(['x']);
+    await failing.processor.forceFlush();
+    assert.deepEqual(failing.reports, ['failed: could not export 1 spans: collector said no']);
+
+    const throwing = processorWith(() => {
+      throw new Error('boom');
+    });
+    throwing.end(['y', 'z']);
+    await throwing.processor.forceFlush();
+    assert.deepEqual(throwing.reports, ['failed: could not export 2 spans: Error: boom']);
+    // Nothing is left pending: the next flush with nothing queued resolves at once.
+    await throwing.processor.forceFlush();
+  });
+
+  it('keeps at most maxQueuedSpans and skips unsampled spans', async () => {
+    const kit = processorWith(success, 2);
+    kit.end(['1', '2', '3']);
+    const [unsampled] = makeSpans(['unsampled']);
+    const context = unsampled.spanContext();
+    kit.processor.onEnd({ ...unsampled, spanContext: () => ({ ...context, traceFlags: 0 }) } as ReadableSpan);
+    await kit.processor.forceFlush();
+    assert.deepEqual(
+      kit.exported.map((batch) => batch.map((s) => s.name)),
+      [['1', '2']],
+    );
+  });
+});
