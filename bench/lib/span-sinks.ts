@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { decodeSpans, OtlpReceiver, type ReceivedSpan } from '../../test/helpers/otlp-receiver.js';
+import { drainPendingIo } from '../../test/helpers/traced-function.js';
 
 /** One span as the benchmark needs it, whatever the wire format. */
 export interface ArrivedSpan {
@@ -89,7 +90,7 @@ export class SpanSinks {
    * first, so datagrams and requests already queued on the sockets are read.
    */
   async collect(): Promise<number> {
-    await new Promise((resolve) => setImmediate(resolve));
+    await drainPendingIo();
     this.addOtlp(this.grpc.spans.slice(this.grpcSeen));
     this.grpcSeen = this.grpc.spans.length;
     const collectedMs = Date.now();

@@ -33,6 +33,7 @@ export const OTEL_EXPORTER_OTLP_TRACES_TIMEOUT = 'OTEL_EXPORTER_OTLP_TRACES_TIME
 export const OTEL_NODE_ENABLED_INSTRUMENTATIONS = 'OTEL_NODE_ENABLED_INSTRUMENTATIONS';
 export const OTEL_NODE_DISABLED_INSTRUMENTATIONS = 'OTEL_NODE_DISABLED_INSTRUMENTATIONS';
 export const FLUSH_TIMEOUT_MS = `${PROJECT_PREFIX}FLUSH_TIMEOUT_MS`;
+export const FLUSH_UNTIL = `${PROJECT_PREFIX}FLUSH_UNTIL`;
 export const TIMEOUT_MARGIN_MS = `${PROJECT_PREFIX}TIMEOUT_MARGIN_MS`;
 export const MAX_QUEUED_SPANS = `${PROJECT_PREFIX}MAX_QUEUED_SPANS`;
 export const DB_STATEMENT = `${PROJECT_PREFIX}DB_STATEMENT`;
@@ -178,6 +179,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     default: '500',
     description:
       "The longest the layer holds back an invocation's response while it exports that invocation's spans. Also bounded by the time the invocation has left.",
+  },
+  {
+    name: FLUSH_UNTIL,
+    default: 'auto',
+    description:
+      "What the response waits for over OTLP/HTTP: `answered` (the collector's answer), `sent` (the spans written on a connection known to be alive: new, or answered within 10 s; the answer is read afterwards and a failure logged then) or `auto`: `sent` when the endpoint is on this host (`localhost`, `127.x.x.x`, `::1`: the collector extension, which keeps running until Lambda reports the invocation done), else `answered`. OTLP/gRPC always waits for the answer.",
   },
   {
     name: TIMEOUT_MARGIN_MS,

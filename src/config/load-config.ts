@@ -23,6 +23,8 @@ export type DbStatementMode = 'sanitized' | 'raw' | 'off';
  * see `src/lambda/incoming-context.ts`.
  */
 export type IncomingContextPolicy = 'lambda' | 'incoming-if-unsampled' | 'incoming';
+/** What an invocation's flush waits for over OTLP/HTTP (`OTEL_LAMBDA_XRAY_FLUSH_UNTIL`). */
+export type FlushUntil = 'auto' | 'sent' | 'answered';
 
 /**
  * Attributes the X-Ray exporters index as annotations by default: the `indexed_attributes` of the
@@ -72,6 +74,7 @@ export interface Config {
   readonly xrayIndexedAttributes: readonly string[];
   readonly instrumentations: ReadonlySet<string>;
   readonly flushTimeoutMs: number;
+  readonly flushUntil: FlushUntil;
   readonly timeoutMarginMs: number;
   readonly maxQueuedSpans: number;
   readonly dbStatement: DbStatementMode;
@@ -167,6 +170,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     xrayIndexedAttributes: read.list(V.XRAY_INDEXED_ATTRIBUTES) ?? DEFAULT_INDEXED_ATTRIBUTES,
     instrumentations: read.instrumentations(),
     flushTimeoutMs: read.positiveInt(V.FLUSH_TIMEOUT_MS, 500),
+    flushUntil: read.oneOf(V.FLUSH_UNTIL, ['auto', 'sent', 'answered'] as const, 'auto'),
     timeoutMarginMs: read.positiveInt(V.TIMEOUT_MARGIN_MS, 500),
     maxQueuedSpans: read.positiveInt(V.MAX_QUEUED_SPANS, 2048),
     dbStatement: read.oneOf(V.DB_STATEMENT, ['sanitized', 'raw', 'off'] as const, 'sanitized'),

@@ -316,6 +316,8 @@ export function defineLayerSuite(runtime: RuntimeName): void {
             OTEL_EXPORTER_OTLP_ENDPOINT: hanging.endpoint,
             OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
             OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS: '300',
+            // Wait for the answer (the default does for gRPC, not for HTTP to this host).
+            OTEL_LAMBDA_XRAY_FLUSH_UNTIL: 'answered',
           },
         });
         try {
@@ -337,6 +339,28 @@ export function defineLayerSuite(runtime: RuntimeName): void {
         }
       });
     }
+
+    test('by default, OTLP/HTTP to a collector on this host waits for the write, not for the answer', async () => {
+      const hanging = await OtlpReceiver.start({ hang: true });
+      const fn = await startFunction({
+        runtime,
+        fixture: 'cjs',
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: hanging.endpoint, OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS: '2000' },
+      });
+      try {
+        for (let i = 0; i < 2; i++) {
+          const result = await fn.invoke({}, { traceHeader: traceHeader(true).header });
+          assert.equal(result.status, 'success', fn.output());
+          // Waiting for an answer would take the whole 2 s bound: this collector never gives one.
+          assert.ok(result.durationMs < 1500, `invocation took ${result.durationMs} ms`);
+          assert.equal(hanging.exportCount, i + 1, 'the spans reached the collector before the freeze');
+        }
+        assert.equal(count(fn.output(), 'spans not exported'), 0, fn.output());
+      } finally {
+        await fn.cleanup();
+        await hanging.close();
+      }
+    });
 
     test('a handler that does not exist fails exactly as it does without the layer', async () => {
       const traced = await startFunction({ runtime, fixture: 'cjs', handler: 'index.missing', env: env() });

@@ -73,13 +73,30 @@ export async function startFunction(
     ...(traced ? { execWrapper: EXEC_WRAPPER } : {}),
     taskRoot,
   });
+  const invoke = fn.invoke.bind(fn);
   return Object.assign(fn, {
     taskRoot,
+    async invoke(...args: Parameters<LocalFunction['invoke']>) {
+      const result = await invoke(...args);
+      await drainPendingIo();
+      return result;
+    },
     async cleanup() {
       await fn.stop();
       rmSync(taskRoot, { recursive: true, force: true });
     },
   });
+}
+
+/**
+ * Lets this process read what is already waiting on its sockets. The layer may report an export done
+ * once its bytes are written (`OTEL_LAMBDA_XRAY_FLUSH_UNTIL`), so they can still sit in the kernel
+ * when the invocation returns; the function is frozen by then, so whatever a few event-loop turns
+ * bring in was sent before the freeze. (A first export also needs the receiver to accept a
+ * connection and sniff its protocol: a few turns.)
+ */
+export async function drainPendingIo(turns = 10): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A Lambda trace header with a fresh root, as the Lambda service sends it. */

@@ -45,6 +45,12 @@ export interface LeanOtlpTraceExporterOptions {
   headers?: Record<string, string>;
   /** Deadline of one export, connection included. */
   timeoutMillis: number;
+  /**
+   * OTLP/HTTP only: report success once the request is written on a connection known to be alive,
+   * not when the collector answers; a failure the answer brings is logged when it comes. For a
+   * collector on the same host (the Lambda extension), whose socket buffer then holds the spans.
+   */
+  settleWhenSent?: boolean;
 }
 
 /** Carries one encoded request to the collector and reports its outcome. */
@@ -91,7 +97,14 @@ class HttpTransport implements OtlpTransport {
   readonly prefixBytes = 0;
   private readonly client: OtlpHttpClient;
 
-  constructor(url: string, headers: Record<string, string> | undefined) {
+  /** Failures learnt after an export was reported sent: one warning, then debug lines. */
+  private readonly lateFailures = new OnceWarning();
+
+  constructor(
+    url: string,
+    headers: Record<string, string> | undefined,
+    private readonly settleWhenSent: boolean,
+  ) {
     this.client = new OtlpHttpClient({
       url: otlpHttpUrl(url),
       headers: toHttpHeaders(headers),
@@ -100,8 +113,32 @@ class HttpTransport implements OtlpTransport {
   }
 
   send(request: Buffer, timeoutMillis: number, callback: TransportCallback): void {
-    this.client.post(request, timeoutMillis, (error, body) =>
-      callback(error, error || !body ? undefined : readPartialSuccessMessage(body)),
+    if (!this.settleWhenSent) {
+      this.client.post(request, timeoutMillis, (error, body) =>
+        callback(error, error || !body ? undefined : readPartialSuccessMessage(body)),
+      );
+      return;
+    }
+    let reported = false;
+    const report: TransportCallback = (error, partial) => {
+      if (reported) return;
+      reported = true;
+      callback(error, partial);
+    };
+    this.client.post(
+      request,
+      timeoutMillis,
+      (error, body) => {
+        const partial = error || !body ? undefined : readPartialSuccessMessage(body);
+        if (!reported) {
+          report(error, partial);
+          return;
+        }
+        // Already reported as sent: the collector's verdict came afterwards.
+        if (error) this.lateFailures.report(`${this.label} exporter: ${error.message}`);
+        else if (partial) this.lateFailures.report(describePartialSuccess(this.label, partial));
+      },
+      () => report(undefined, undefined),
     );
   }
 
@@ -137,7 +174,7 @@ export class LeanOtlpTraceExporter implements SpanExporter {
     try {
       this.transport =
         options.protocol === 'http/protobuf'
-          ? new HttpTransport(options.url, options.headers)
+          ? new HttpTransport(options.url, options.headers, options.settleWhenSent ?? false)
           : new GrpcTransport(options.url, options.headers);
     } catch (error) {
       // Reported on every export rather than thrown: a misconfigured exporter must not break the
@@ -207,11 +244,7 @@ export class LeanOtlpTraceExporter implements SpanExporter {
           done(failed(error));
           return;
         }
-        if (partial) {
-          diag.warn(
-            `${transport.label} exporter: collector rejected ${partial.rejectedSpans} span(s)${partial.errorMessage ? `: ${partial.errorMessage}` : ''}`,
-          );
-        }
+        if (partial) diag.warn(describePartialSuccess(transport.label, partial));
         done({ code: SUCCESS });
       });
     } catch (error) {
@@ -223,4 +256,22 @@ export class LeanOtlpTraceExporter implements SpanExporter {
 
 function failed(error: Error): ExportResult {
   return { code: FAILED, error };
+}
+
+function describePartialSuccess(label: string, partial: PartialSuccess): string {
+  return `${label} exporter: collector rejected ${partial.rejectedSpans} span(s)${partial.errorMessage ? `: ${partial.errorMessage}` : ''}`;
+}
+
+/** The first message a warning, the rest debug lines: a collector that is down must not flood the log. */
+class OnceWarning {
+  private warned = false;
+
+  report(message: string): void {
+    if (this.warned) {
+      diag.debug(message);
+      return;
+    }
+    this.warned = true;
+    diag.warn(`${message} (reported after the export was sent; further ones are logged at debug level)`);
+  }
 }

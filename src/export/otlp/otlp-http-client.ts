@@ -8,6 +8,7 @@
  * Node loading tls, crypto and http2 inside the cold start.
  */
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { readStatusMessage } from './decode-export-response.js';
 
@@ -15,6 +16,13 @@ type HttpModule = typeof import('node:http');
 
 /** A response body larger than this is not read into memory (a success response is a few bytes). */
 const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/**
+ * A kept-alive connection last answered within this long is trusted to be alive for {@link
+ * OtlpHttpClient.post}'s `onSent`. Longer idle (Lambda may have frozen the process for minutes) and
+ * the collector may have closed it unseen; collectors keep idle connections for a minute or more.
+ */
+const TRUSTED_IDLE_MS = 10_000;
 
 /** A failed OTLP/HTTP request: the HTTP status when a response arrived. */
 export class OtlpHttpError extends Error {
@@ -66,6 +74,8 @@ export class OtlpHttpClient {
   /** The request target and the headers every request shares, worked out once. */
   private readonly target: { protocol: string; hostname: string; port: string; path: string; auth?: string };
   private readonly sharedHeaders: Readonly<Record<string, string>>;
+  /** When each pooled connection last delivered a response (wall clock: it runs on while frozen). */
+  private readonly lastAnswered = new WeakMap<Socket, number>();
 
   constructor(options: OtlpHttpClientOptions) {
     const { url } = options;
@@ -93,8 +103,12 @@ export class OtlpHttpClient {
    *
    * A kept-alive connection may have been closed by the collector while Lambda froze the process:
    * a request failing on a reused connection before any response is retried once on a new one.
+   *
+   * `onSent`, if given, is called once the whole request has been handed to the kernel on a
+   * connection known to be alive: a new one (it connected) or one that answered within the last
+   * {@link TRUSTED_IDLE_MS}. It is not called otherwise; `callback` still reports the outcome.
    */
-  post(body: Buffer, timeoutMillis: number, callback: PostCallback): void {
+  post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
     let settled = false;
     let request: ClientRequest | undefined;
     const timer = setTimeout(() => {
@@ -131,8 +145,22 @@ export class OtlpHttpClient {
       const current = request;
       current.on('response', (response) => {
         gotResponse = true;
+        if (response.socket) this.lastAnswered.set(response.socket, Date.now());
         readResponse(response, (error, responseBody) => settle(error, responseBody));
       });
+      if (onSent) {
+        // 'finish': the last byte was written to the socket, which implies it connected.
+        current.once('finish', () => {
+          if (settled || !current.socket || current.socket.connecting) return;
+          const answeredAt = this.lastAnswered.get(current.socket);
+          if (
+            !current.reusedSocket ||
+            (answeredAt !== undefined && Date.now() - answeredAt < TRUSTED_IDLE_MS)
+          ) {
+            onSent();
+          }
+        });
+      }
       current.on('error', (error) => {
         if (settled) return;
         if (!gotResponse && current.reusedSocket && !isRetry) {

@@ -277,6 +277,12 @@ describe('loadConfig rejected values: one warning naming the variable and the va
       'http://localhost:4317',
     ],
     [
+      { OTEL_LAMBDA_XRAY_FLUSH_UNTIL: 'acked' },
+      'OTEL_LAMBDA_XRAY_FLUSH_UNTIL value "acked" invalid, using auto',
+      (c) => c.flushUntil,
+      'auto',
+    ],
+    [
       { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
       'OTEL_EXPORTER_OTLP_PROTOCOL value "http/json" invalid, using http/protobuf',
       (c) => c.otlpProtocol,

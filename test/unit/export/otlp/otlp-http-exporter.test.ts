@@ -286,4 +286,58 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
     }
     assert.equal(fake.requests.length, 2);
   });
+
+  describe('settling once sent (settleWhenSent)', () => {
+    const slow =
+      (status: number): Answer =>
+      (_request, response) => {
+        setTimeout(() => {
+          response.writeHead(status, { 'content-type': 'application/x-protobuf' });
+          response.end(status === 200 ? undefined : rpcStatus(14, 'busy'));
+        }, 300);
+      };
+
+    it('reports success once written on a new connection, without waiting for the answer', async () => {
+      const fake = await collector(slow(200));
+      const exporter = exporterFor(fake.url(), { settleWhenSent: true });
+      const first = await exportOnce(exporter, makeSpans(['early']));
+      assert.equal(first.code, ExportResultCode.SUCCESS, String(first.error));
+      assert.ok(first.elapsedMs < 250, `waited for the answer: ${first.elapsedMs} ms`);
+      assert.equal(fake.requests.length, 1, 'the request had reached the collector');
+      // Once that connection has answered, it is trusted for the next export too.
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      const second = await exportOnce(exporter, makeSpans(['early again']));
+      assert.ok(second.elapsedMs < 250, `waited for the answer: ${second.elapsedMs} ms`);
+      assert.equal(fake.connections, 1);
+    });
+
+    it('waits for the answer when it is not asked to settle early', async () => {
+      const fake = await collector(slow(200));
+      const result = await exportOnce(exporterFor(fake.url()), makeSpans(['patient']));
+      assert.equal(result.code, ExportResultCode.SUCCESS);
+      assert.ok(result.elapsedMs >= 290, `did not wait: ${result.elapsedMs} ms`);
+    });
+
+    it('still fails an export whose connection is refused', async () => {
+      const fake = await collector();
+      const url = fake.url();
+      await fake.close();
+      const result = await exportOnce(exporterFor(url, { settleWhenSent: true }), makeSpans(['refused']));
+      assert.equal(result.code, ExportResultCode.FAILED);
+    });
+
+    it('logs a failure the answer brings after the export was reported sent, once as a warning', async () => {
+      const fake = await collector(slow(503));
+      const exporter = exporterFor(fake.url(), { settleWhenSent: true });
+      const before = logged.length;
+      assert.equal((await exportOnce(exporter, makeSpans(['a']))).code, ExportResultCode.SUCCESS);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal((await exportOnce(exporter, makeSpans(['b']))).code, ExportResultCode.SUCCESS);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const lines = logged.slice(before).filter((line) => line.includes('HTTP status 503'));
+      assert.equal(lines.length, 2, lines.join('\n'));
+      assert.match(lines[0] ?? '', /^warn .*reported after the export was sent/);
+      assert.match(lines[1] ?? '', /^debug /);
+    });
+  });
 });
