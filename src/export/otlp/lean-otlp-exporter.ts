@@ -16,6 +16,7 @@ import { encodeTraceExportRequest } from './encode-trace-request.js';
 import { grpcOrigin, otlpHttpUrl, toGrpcMetadata, toHttpHeaders } from './exporter-config.js';
 import { GRPC_MESSAGE_PREFIX_BYTES, GrpcHttp2Client, writeGrpcMessagePrefix } from './grpc-http2-client.js';
 import { OtlpHttpClient } from './otlp-http-client.js';
+import { PlainHttpClient } from './plain-http-client.js';
 
 /** `TraceService.Export` (opentelemetry/proto/collector/trace/v1/trace_service.proto). */
 export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -95,8 +96,9 @@ class GrpcTransport implements OtlpTransport {
 class HttpTransport implements OtlpTransport {
   readonly label = 'OTLP/HTTP';
   readonly prefixBytes = 0;
-  private readonly client: OtlpHttpClient;
 
+  /** Cleartext endpoints (the collector extension) get the lean client, TLS ones `node:https`. */
+  private readonly client: OtlpHttpClient | PlainHttpClient;
   /** Failures learnt after an export was reported sent: one warning, then debug lines. */
   private readonly lateFailures = new OnceWarning();
 
@@ -105,11 +107,13 @@ class HttpTransport implements OtlpTransport {
     headers: Record<string, string> | undefined,
     private readonly settleWhenSent: boolean,
   ) {
-    this.client = new OtlpHttpClient({
+    const options = {
       url: otlpHttpUrl(url),
       headers: toHttpHeaders(headers),
       userAgent: LEAN_HTTP_EXPORTER_USER_AGENT,
-    });
+    };
+    this.client =
+      options.url.protocol === 'http:' ? new PlainHttpClient(options) : new OtlpHttpClient(options);
   }
 
   send(request: Buffer, timeoutMillis: number, callback: TransportCallback): void {

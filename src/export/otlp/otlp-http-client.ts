@@ -109,22 +109,12 @@ export class OtlpHttpClient {
    * {@link TRUSTED_IDLE_MS}. It is not called otherwise; `callback` still reports the outcome.
    */
   post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
-    let settled = false;
     let request: ClientRequest | undefined;
-    const timer = setTimeout(() => {
-      // The connection's state is unknown (a collector gone silent?): close it rather than reuse it.
-      request?.destroy();
-      settle(new OtlpHttpError(`OTLP export timed out: no HTTP response within ${timeoutMillis} ms`));
-    }, timeoutMillis);
-    const settle = (error: OtlpHttpError | undefined, responseBody?: Buffer): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      callback(error, responseBody);
-    };
+    // On the deadline the connection's state is unknown (a collector gone silent?): closed, not reused.
+    const { settle, isSettled } = settleOnce(callback, timeoutMillis, () => request?.destroy());
 
     const attempt = (module: HttpModule, isRetry: boolean): void => {
-      if (settled) return;
+      if (isSettled()) return;
       if (this.closed) {
         settle(new OtlpHttpError('OTLP exporter is shut down'));
         return;
@@ -151,7 +141,7 @@ export class OtlpHttpClient {
       if (onSent) {
         // 'finish': the last byte was written to the socket, which implies it connected.
         current.once('finish', () => {
-          if (settled || !current.socket || current.socket.connecting) return;
+          if (isSettled() || !current.socket || current.socket.connecting) return;
           const answeredAt = this.lastAnswered.get(current.socket);
           if (
             !current.reusedSocket ||
@@ -162,7 +152,7 @@ export class OtlpHttpClient {
         });
       }
       current.on('error', (error) => {
-        if (settled) return;
+        if (isSettled()) return;
         if (!gotResponse && current.reusedSocket && !isRetry) {
           diag.debug(`otlp-http: request failed on a reused connection (${error.message}); retrying once`);
           attempt(module, true);
@@ -219,16 +209,49 @@ function readResponse(response: IncomingMessage, done: PostCallback): void {
       done(undefined, body);
       return;
     }
-    const isProtobuf = /^application\/(x-)?protobuf/i.test(response.headers['content-type'] ?? '');
-    const message = isProtobuf ? readStatusMessage(body) : undefined;
     done(
-      new OtlpHttpError(
-        `OTLP export failed: HTTP status ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}${message ? `: ${message}` : ''}`,
-        { httpStatus: status },
-      ),
+      responseError(status, response.statusMessage ?? '', response.headers['content-type'], body),
       undefined,
     );
   });
+}
+
+/**
+ * One outcome per request: `settle` calls `callback` the first time only, and on its own after
+ * `timeoutMillis` (having called `onTimeout` to drop the connection) with a timeout error.
+ */
+export function settleOnce(
+  callback: PostCallback,
+  timeoutMillis: number,
+  onTimeout: () => void,
+): { settle: (error: OtlpHttpError | undefined, responseBody?: Buffer) => void; isSettled: () => boolean } {
+  let settled = false;
+  const settle = (error: OtlpHttpError | undefined, responseBody?: Buffer): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    callback(error, responseBody);
+  };
+  const timer = setTimeout(() => {
+    onTimeout();
+    settle(new OtlpHttpError(`OTLP export timed out: no HTTP response within ${timeoutMillis} ms`));
+  }, timeoutMillis);
+  return { settle, isSettled: () => settled };
+}
+
+/** An error for a non-2xx answer, naming its status and the collector's message when it sent one. */
+export function responseError(
+  status: number,
+  reason: string,
+  contentType: string | undefined,
+  body: Buffer,
+): OtlpHttpError {
+  const isProtobuf = /^application\/(x-)?protobuf/i.test(contentType ?? '');
+  const message = isProtobuf ? readStatusMessage(body) : undefined;
+  return new OtlpHttpError(
+    `OTLP export failed: HTTP status ${status}${reason ? ` ${reason}` : ''}${message ? `: ${message}` : ''}`,
+    { httpStatus: status },
+  );
 }
 
 function asHttpError(error: unknown): OtlpHttpError {

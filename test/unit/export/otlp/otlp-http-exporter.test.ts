@@ -15,6 +15,7 @@ import {
   LeanOtlpTraceExporter,
   type LeanOtlpTraceExporterOptions,
 } from '../../../../src/export/otlp/lean-otlp-exporter.js';
+import { OtlpHttpClient } from '../../../../src/export/otlp/otlp-http-client.js';
 import { exportOnce, useExporterSuiteHooks } from './exporter-kit.js';
 import { makeSpans, makeVariedSpans } from './span-fixtures.js';
 
@@ -338,6 +339,61 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
       assert.equal(lines.length, 2, lines.join('\n'));
       assert.match(lines[0] ?? '', /^warn .*reported after the export was sent/);
       assert.match(lines[1] ?? '', /^debug /);
+    });
+  });
+
+  describe('the node:http client (https endpoints; driven here over http)', () => {
+    const post = (client: OtlpHttpClient, body: Buffer) =>
+      new Promise<{ error: Error | undefined; sentFirst: boolean }>((resolve) => {
+        let sent = false;
+        client.post(
+          body,
+          2000,
+          (error) => resolve({ error, sentFirst: sent }),
+          () => {
+            sent = true;
+          },
+        );
+      });
+    const clientFor = (url: string) => {
+      const client = new OtlpHttpClient({
+        url: new URL(url),
+        headers: { 'x-tenant': 'blue' },
+        userAgent: 'ua',
+      });
+      cleanups.push(() => client.close());
+      return client;
+    };
+
+    it('posts, reuses its connection, retries on a reset one, and says when a request is sent', async () => {
+      const fake = await collector((request, response, socket) => {
+        if (request.onConnection > 2) socket.resetAndDestroy();
+        else ok(request, response, socket);
+      });
+      const client = clientFor(fake.url());
+      for (let i = 0; i < 3; i++) {
+        const outcome = await post(client, Buffer.from(`body ${i}`));
+        assert.equal(outcome.error, undefined);
+        assert.equal(outcome.sentFirst, true, 'onSent comes before the answer');
+      }
+      assert.deepEqual(
+        fake.requests.map((r) => [r.connection, r.body.toString(), r.headers['x-tenant']]),
+        [
+          [1, 'body 0', 'blue'],
+          [1, 'body 1', 'blue'],
+          [1, 'body 2', 'blue'],
+          [2, 'body 2', 'blue'],
+        ],
+      );
+    });
+
+    it('names the status and the collector message of an error answer', async () => {
+      const fake = await collector((_request, response) => {
+        response.writeHead(429, { 'content-type': 'application/x-protobuf' });
+        response.end(rpcStatus(8, 'slow down'));
+      });
+      const { error } = await post(clientFor(fake.url()), Buffer.from('x'));
+      assert.match(String(error?.message), /HTTP status 429 Too Many Requests: slow down/);
     });
   });
 });

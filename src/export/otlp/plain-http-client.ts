@@ -1,0 +1,207 @@
+/**
+ * OTLP/HTTP POSTs written straight on a `node:net` socket, for cleartext `http:` endpoints: the
+ * collector extension on localhost. After Lambda has frozen the process between invocations,
+ * everything an invocation runs is slow (cold CPU caches), and `node:http`'s request machinery took
+ * ~485 µs to write a request where one socket write takes ~200 µs (Node 24, 20 ms idle before each
+ * request): the difference was a quarter of the layer's whole per-invocation cost. `https:` and
+ * anything unusual stay with `node:http` (`OtlpHttpClient`).
+ *
+ * Wire format per RFC 9112: one request at a time per connection, no pipelining; the connection is
+ * kept when the response allows it.
+ */
+import type { Socket } from 'node:net';
+import { diag } from '@opentelemetry/api';
+import { type Http1Response, Http1ResponseParser } from './http1-response-parser.js';
+import { OtlpHttpError, type PostCallback, responseError, settleOnce } from './otlp-http-client.js';
+
+type NetModule = typeof import('node:net');
+
+/** See `OtlpHttpClient`: a connection idle longer than this may have been closed unseen. */
+const TRUSTED_IDLE_MS = 10_000;
+
+/** Client settings. */
+export interface PlainHttpClientOptions {
+  /** An `http:` URL. */
+  url: URL;
+  /** Request headers (valid names and values, see `toHttpHeaders`). */
+  headers: Readonly<Record<string, string>>;
+  userAgent: string;
+}
+
+interface Connection {
+  readonly socket: Socket;
+  /** When it last delivered a complete response; undefined while it never has. */
+  answeredAt: number | undefined;
+  /** Removes the listeners that watch it while idle. */
+  detachIdle?: () => void;
+}
+
+function loadNet(): NetModule | Promise<NetModule> {
+  const builtin =
+    typeof process.getBuiltinModule === 'function'
+      ? (process.getBuiltinModule('node:net') as NetModule | undefined)
+      : undefined;
+  return builtin ?? (import('node:net') as Promise<NetModule>);
+}
+
+/** POSTs over one kept-alive connection (a second one only while the first is busy). */
+export class PlainHttpClient {
+  private idle: Connection | undefined;
+  private closed = false;
+  private readonly host: string;
+  private readonly port: number;
+  /** The request head up to `Content-Length: `, which each request completes. */
+  private readonly headPrefix: string;
+
+  constructor(options: PlainHttpClientOptions) {
+    const { url } = options;
+    if (url.protocol !== 'http:') throw new Error('PlainHttpClient takes http: URLs only');
+    this.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = url.port === '' ? 80 : Number(url.port);
+    const fields: [string, string][] = [
+      ['Host', url.host],
+      ...Object.entries(options.headers),
+      ['User-Agent', options.userAgent],
+      ['Content-Type', 'application/x-protobuf'],
+    ];
+    if (url.username || url.password) {
+      const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      fields.push(['Authorization', `Basic ${Buffer.from(credentials).toString('base64')}`]);
+    }
+    const target = `${url.pathname}${url.search}`;
+    this.headPrefix = `POST ${target} HTTP/1.1\r\n${fields.map(([name, value]) => `${name}: ${value}\r\n`).join('')}Content-Length: `;
+  }
+
+  /** As `OtlpHttpClient.post`: one outcome per call, `onSent` once written on a trusted connection. */
+  post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
+    let current: Connection | undefined;
+    const { settle, isSettled } = settleOnce(callback, timeoutMillis, () => current?.socket.destroy());
+    const request = Buffer.concat([Buffer.from(`${this.headPrefix}${body.length}\r\n\r\n`, 'latin1'), body]);
+
+    const attempt = (net: NetModule, isRetry: boolean): void => {
+      if (this.closed) {
+        settle(new OtlpHttpError('OTLP exporter is shut down'));
+        return;
+      }
+      const reused = this.idle !== undefined && !this.idle.socket.destroyed;
+      const connection = reused ? (this.idle as Connection) : this.connect(net);
+      this.idle = undefined;
+      connection.detachIdle?.();
+      current = connection;
+      const { socket } = connection;
+      socket.ref();
+      const parser = new Http1ResponseParser();
+      const finish = (outcome: Http1Response | Error): void => {
+        socket.removeListener('data', onData);
+        socket.removeListener('end', onEnd);
+        socket.removeListener('close', onClose);
+        socket.removeListener('error', onError);
+        if (outcome instanceof Error) {
+          socket.destroy();
+          if (reused && !parser.started && !isRetry && !isSettled()) {
+            diag.debug(
+              `otlp-http: request failed on a reused connection (${outcome.message}); retrying once`,
+            );
+            attempt(net, true);
+            return;
+          }
+          settle(
+            new OtlpHttpError(
+              `OTLP export failed${parser.started ? '' : ' before any response'}: ${outcome.message}`,
+              { cause: outcome },
+            ),
+          );
+          return;
+        }
+        connection.answeredAt = Date.now();
+        this.release(connection, outcome.keepAlive);
+        settle(statusError(outcome), outcome.body);
+      };
+      const onData = (chunk: Buffer): void => {
+        let response: Http1Response | undefined;
+        try {
+          response = parser.feed(chunk);
+        } catch (error) {
+          finish(error as Error);
+          return;
+        }
+        if (response) finish(response);
+      };
+      const onEnd = (): void => {
+        try {
+          finish(parser.end());
+        } catch (error) {
+          finish(error as Error);
+        }
+      };
+      const onClose = (): void => finish(new Error('connection closed'));
+      const onError = (error: Error): void => finish(error);
+      socket.on('data', onData);
+      socket.once('end', onEnd);
+      socket.once('close', onClose);
+      socket.once('error', onError);
+      socket.write(request, (error) => {
+        if (error || !onSent || isSettled()) return;
+        const trusted =
+          !reused ||
+          (connection.answeredAt !== undefined && Date.now() - connection.answeredAt < TRUSTED_IDLE_MS);
+        if (trusted) onSent();
+      });
+    };
+
+    const loaded = loadNet();
+    if (loaded instanceof Promise) {
+      loaded.then(
+        (net) => attempt(net, false),
+        (error: unknown) => settle(new OtlpHttpError(`OTLP export failed: ${String(error)}`)),
+      );
+    } else {
+      attempt(loaded, false);
+    }
+  }
+
+  /** Closes the idle connection; later requests fail. (Requests in flight are not waited for.) */
+  close(): Promise<void> {
+    this.closed = true;
+    this.idle?.socket.destroy();
+    this.idle = undefined;
+    return Promise.resolve();
+  }
+
+  private connect(net: NetModule): Connection {
+    const socket = net.connect({ host: this.host, port: this.port });
+    socket.setNoDelay(true);
+    // Never an uncaught 'error', whatever state the connection is in: the listeners of the request
+    // or of the idle pool decide what an error means.
+    socket.on('error', () => {});
+    return { socket, answeredAt: undefined };
+  }
+
+  /** Keeps a connection for the next request (unref'd, dropped if the peer closes it), or closes it. */
+  private release(connection: Connection, keepAlive: boolean): void {
+    const { socket } = connection;
+    if (!keepAlive || this.closed || (this.idle && !this.idle.socket.destroyed)) {
+      socket.destroy();
+      return;
+    }
+    socket.unref();
+    const drop = (): void => {
+      socket.destroy();
+      if (this.idle === connection) this.idle = undefined;
+    };
+    // While idle: the peer closing, an error, or unexpected bytes all end the connection.
+    const events = ['data', 'end', 'error', 'close'] as const;
+    for (const event of events) socket.once(event, drop);
+    connection.detachIdle = () => {
+      for (const event of events) socket.removeListener(event, drop);
+      connection.detachIdle = undefined;
+    };
+    this.idle = connection;
+  }
+}
+
+/** A non-2xx response as an error naming the status and the collector's message. */
+function statusError(response: Http1Response): OtlpHttpError | undefined {
+  if (response.status >= 200 && response.status < 300) return undefined;
+  return responseError(response.status, response.reason, response.headers.get('content-type'), response.body);
+}
