@@ -169,5 +169,5 @@ try {
 
 const kib = (file) => `${(statSync(file).size / 1024).toFixed(0)} KiB`;
 console.log(
-  `layer built: ${path.relative(root, layer)}/ (lib.cjs ${kib(path.join(lib, 'lib.cjs'))}), dist/layer.zip ${kib(path.join(dist, 'layer.zip'))}`,
+  `layer built: ${path.relative(root, layer)}/ (lib.cjs ${kib(path.join(lib, 'lib.cjs'))}), ${path.relative(root, path.join(dist, 'layer.zip'))} ${kib(path.join(dist, 'layer.zip'))}`,
 );

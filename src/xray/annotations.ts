@@ -27,6 +27,58 @@ export interface AnnotationSource {
   includeResource: boolean;
   indexedAttributes: readonly string[];
   indexAllAttributes: boolean;
+  /**
+   * Where the resource's split (see {@link ResourceEntries}) is kept between documents of the
+   * same resource; without it, the split is made for each document.
+   */
+  resourceCache?: ResourceEntriesCache;
+}
+
+/**
+ * The resource's attributes as a segment carries them (`otel.resource.<key>`), split between
+ * annotations and metadata. Both objects are shared by every segment of the resource: they are
+ * frozen and only ever copied from.
+ */
+export interface ResourceEntries {
+  readonly annotations: Readonly<Record<string, XRayAnnotationValue>>;
+  readonly defaults: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Keeps the split of one resource for one choice of indexed attributes: a different list (or
+ * `indexAllAttributes`) replaces it.
+ */
+export class ResourceEntriesCache {
+  private indexedAttributes: readonly string[] = [];
+  private indexAllAttributes = false;
+  private entries: ResourceEntries | undefined;
+
+  /** The split for these options, made by `split` unless the last one was for the same options. */
+  get(
+    indexedAttributes: readonly string[],
+    indexAllAttributes: boolean,
+    split: () => ResourceEntries,
+  ): ResourceEntries {
+    if (
+      this.entries === undefined ||
+      this.indexAllAttributes !== indexAllAttributes ||
+      !sameList(this.indexedAttributes, indexedAttributes)
+    ) {
+      this.entries = split();
+      // A copy: the caller's array may change after this call.
+      this.indexedAttributes = [...indexedAttributes];
+      this.indexAllAttributes = indexAllAttributes;
+    }
+    return this.entries;
+  }
+}
+
+function sameList(cached: readonly string[], given: readonly string[]): boolean {
+  if (cached.length !== given.length) return false;
+  for (let index = 0; index < cached.length; index += 1) {
+    if (cached[index] !== given[index]) return false;
+  }
+  return true;
 }
 
 /** The annotations, metadata and `user` of a document. */
@@ -53,16 +105,21 @@ export interface AnnotationsAndMetadata {
 export function makeAnnotations(source: AnnotationSource): AnnotationsAndMetadata {
   const { attributes: attrs } = source;
   const result: AnnotationsAndMetadata = {};
-  const annotations: Record<string, XRayAnnotationValue> = {};
   const metadata: Record<string, Record<string, unknown>> = {};
-  const defaults: Record<string, unknown> = {};
 
   const user = attrs.string('enduser.id');
   if (user !== undefined) result.user = truncate(user, 250);
 
+  const spanList = attrs.strings(ANNOTATIONS_ATTRIBUTE);
   const indexed = new Set(source.indexAllAttributes ? [] : source.indexedAttributes);
-  for (const key of attrs.strings(ANNOTATIONS_ATTRIBUTE) ?? []) indexed.add(key);
+  for (const key of spanList ?? []) indexed.add(key);
   const isIndexed = (key: string) => source.indexAllAttributes || indexed.has(key);
+
+  // The resource's entries come first, as the collector writes them; copies, so the span's own
+  // entries can be added (and override, in place) as if written one by one after them.
+  const resource = source.includeResource ? resourceEntriesOf(source, spanList, isIndexed) : undefined;
+  const annotations: Record<string, XRayAnnotationValue> = { ...resource?.annotations };
+  const defaults: Record<string, unknown> = { ...resource?.defaults };
 
   const annotate = (key: string, value: AttributeValue) => {
     const annotationKey = annotationKeyOf(key);
@@ -71,15 +128,6 @@ export function makeAnnotations(source: AnnotationSource): AnnotationsAndMetadat
       annotations[annotationKey] = annotationValue;
     else defaults[key] = value;
   };
-
-  if (source.includeResource) {
-    for (const [key, value] of Object.entries(source.resource.attributes)) {
-      if (value === undefined || value === null) continue;
-      const prefixed = RESOURCE_PREFIX + key;
-      if (isIndexed(prefixed)) annotate(prefixed, value);
-      else defaults[prefixed] = value;
-    }
-  }
 
   for (const [key, value] of Object.entries(attrs.attributes)) {
     if (value === undefined || value === null || key === ANNOTATIONS_ATTRIBUTE || key === 'enduser.id')
@@ -98,10 +146,47 @@ export function makeAnnotations(source: AnnotationSource): AnnotationsAndMetadat
 
   if (Object.keys(annotations).length > 0) result.annotations = annotations;
   if (Object.keys(defaults).length > 0) {
-    metadata[DEFAULT_METADATA_NAMESPACE] = { ...defaults, ...metadata[DEFAULT_METADATA_NAMESPACE] };
+    const namespaced = metadata[DEFAULT_METADATA_NAMESPACE];
+    // `defaults` is this document's own object: used as it is unless merged with a namespace.
+    metadata[DEFAULT_METADATA_NAMESPACE] =
+      namespaced === undefined ? defaults : { ...defaults, ...namespaced };
   }
   if (Object.keys(metadata).length > 0) result.metadata = metadata;
   return result;
+}
+
+/**
+ * The resource's split, from the cache when the span's own `aws.xray.annotations` list names no
+ * resource key (then the split depends on the options alone).
+ */
+function resourceEntriesOf(
+  source: AnnotationSource,
+  spanList: readonly string[] | undefined,
+  isIndexed: (key: string) => boolean,
+): ResourceEntries {
+  const split = () => splitResource(source.resource.attributes, isIndexed);
+  const namesResourceKey = spanList?.some((key) => key.startsWith(RESOURCE_PREFIX)) === true;
+  if (source.resourceCache === undefined || namesResourceKey) return split();
+  return source.resourceCache.get(source.indexedAttributes, source.indexAllAttributes, split);
+}
+
+/** Each resource attribute as `otel.resource.<key>`: an annotation when indexed, else metadata. */
+function splitResource(
+  attributes: Readonly<Record<string, AttributeValue | undefined>>,
+  isIndexed: (key: string) => boolean,
+): ResourceEntries {
+  const annotations: Record<string, XRayAnnotationValue> = {};
+  const defaults: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null) continue;
+    const prefixed = RESOURCE_PREFIX + key;
+    const annotationKey = isIndexed(prefixed) ? annotationKeyOf(prefixed) : undefined;
+    const annotationValue = annotationKey === undefined ? undefined : annotationValueOf(value);
+    if (annotationKey !== undefined && annotationValue !== undefined)
+      annotations[annotationKey] = annotationValue;
+    else defaults[prefixed] = value;
+  }
+  return { annotations: Object.freeze(annotations), defaults: Object.freeze(defaults) };
 }
 
 /** A JSON object goes to its namespace; anything else stays, as it was, in the default one. */

@@ -12,7 +12,8 @@ export function isAwsSdkSpan(attrs: AttributeReader): boolean {
 /** What `makeAwsBlock` needs to know about the span. */
 export interface AwsSource {
   attributes: AttributeReader;
-  resource: AttributeReader;
+  /** The resource's part of the block, from {@link resourceAwsOf} (computed once per resource). */
+  resource: ResourceAws;
   isAwsSdk: boolean;
   /** Whether the span becomes a segment; only Lambda segments get the function ARN. */
   isSegment: boolean;
@@ -30,27 +31,60 @@ export interface AwsSource {
  */
 export function makeAwsBlock(source: AwsSource): XRayAws | undefined {
   const { resource } = source;
-  const provider = resource.string('cloud.provider');
-  if (provider !== undefined && provider !== 'aws') return undefined;
+  if (resource.otherCloud) return undefined;
 
-  const aws: XRayAws = { ...callFields(source), ...resourceFields(resource) };
+  const aws: XRayAws = { ...callFields(source), ...resource.fields };
   const account =
     source.attributes.string('aws.account_id', 'cloud.account.id') ??
-    resource.string('cloud.account.id') ??
+    resource.accountId ??
     accountFromArn(aws.function_arn);
   if (account !== undefined) aws.account_id = account;
   source.attributes.consume('aws.account_id', 'cloud.account.id');
 
-  if (
-    source.isSegment &&
-    resource.string('cloud.platform') === 'aws_lambda' &&
-    aws.function_arn === undefined
-  ) {
-    const arn = resource.string('cloud.resource_id', 'faas.id');
-    if (arn !== undefined) aws.function_arn = unqualifiedFunctionArn(arn);
+  if (source.isSegment && resource.lambdaFunctionArn !== undefined && aws.function_arn === undefined) {
+    aws.function_arn = resource.lambdaFunctionArn;
   }
 
   return Object.keys(aws).length > 0 ? aws : undefined;
+}
+
+/**
+ * The part of the `aws` block that depends on the resource alone. Shared by every document of
+ * the resource: its nested objects are frozen, documents must be treated as read-only.
+ */
+export interface ResourceAws {
+  /** `cloud.provider` names another cloud: the collector writes no `aws` block then. */
+  readonly otherCloud: boolean;
+  /** `cloudwatch_logs`, `ec2`, `ecs`, `eks`, `elastic_beanstalk`, `xray`, as present. */
+  readonly fields: Readonly<XRayAws>;
+  /** The resource's `cloud.account.id`. */
+  readonly accountId: string | undefined;
+  /** The unqualified function ARN a Lambda function's segments carry, if the resource is one. */
+  readonly lambdaFunctionArn: string | undefined;
+}
+
+/** Computes the resource's part of the `aws` block (see {@link ResourceAws}). */
+export function resourceAwsOf(resource: AttributeReader): ResourceAws {
+  const provider = resource.string('cloud.provider');
+  const arn =
+    resource.string('cloud.platform') === 'aws_lambda'
+      ? resource.string('cloud.resource_id', 'faas.id')
+      : undefined;
+  return Object.freeze({
+    otherCloud: provider !== undefined && provider !== 'aws',
+    fields: deepFreeze(resourceFields(resource)),
+    accountId: resource.string('cloud.account.id'),
+    lambdaFunctionArn: arn === undefined ? undefined : unqualifiedFunctionArn(arn),
+  });
+}
+
+/** Freezes `value` and everything in it: shared between documents, it must never change. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** Fields describing the AWS API call of the span. */
@@ -202,10 +236,18 @@ function logGroupFromArn(arn: string): string {
   return parts.length >= 7 ? parts[6] : arn;
 }
 
-/** `arn:aws:lambda:<region>:<account>:function:<name>[:<alias or version>]` without qualifier. */
-function unqualifiedFunctionArn(arn: string): string {
-  const parts = arn.split(':');
-  return parts.length > 7 && parts[5] === 'function' ? parts.slice(0, 7).join(':') : arn;
+/**
+ * `arn:aws:lambda:<region>:<account>:function:<name>[:<alias or version>]` without qualifier: the
+ * ARN up to its 7th `:` when its 6th part is `function`, else the ARN as it is. Found by scanning
+ * for the colons rather than splitting and joining: it runs on every Lambda segment.
+ */
+export function unqualifiedFunctionArn(arn: string): string {
+  const colons: number[] = [];
+  for (let at = arn.indexOf(':'); at !== -1 && colons.length < 7; at = arn.indexOf(':', at + 1)) {
+    colons.push(at);
+  }
+  if (colons.length < 7 || arn.slice(colons[4] + 1, colons[5]) !== 'function') return arn;
+  return arn.slice(0, colons[6]);
 }
 
 function accountFromArn(arn: string | undefined): string | undefined {

@@ -10,6 +10,9 @@ export const DAEMON_HEADER = '{"format":"json","version":1}\n';
  */
 export const MAX_DATAGRAM_BYTES = 64_000;
 
+/** Bytes of the header line, taken from every datagram's budget. */
+const HEADER_BYTE_LENGTH = Buffer.byteLength(DAEMON_HEADER);
+
 /** Keys whose values identify the document: never shortened. */
 const IDENTITY_KEYS = new Set(['name', 'id', 'trace_id', 'parent_id', 'type', 'namespace', 'origin']);
 
@@ -43,7 +46,7 @@ export interface FitResult {
  */
 export function fitToDatagram(document: XRaySegmentDocument, maxBytes = MAX_DATAGRAM_BYTES): FitResult {
   const result: FitResult = { payloads: [], truncatedValues: 0, splitSubsegments: 0, dropped: [] };
-  fitInto(document, maxBytes - Buffer.byteLength(DAEMON_HEADER), result);
+  fitInto(document, maxBytes - HEADER_BYTE_LENGTH, result);
   return result;
 }
 

@@ -66,7 +66,29 @@ export interface NameSource {
  * (`http.host`, `net.peer.name`, `server.address`), then the span name.
  */
 export function chooseSegmentName(source: NameSource): string {
-  return sanitizeSegmentName(rawSegmentName(source));
+  const raw = rawSegmentName(source);
+  let name = sanitizedNames.get(raw);
+  if (name === undefined) {
+    name = sanitizeSegmentName(raw);
+    rememberName(raw, name);
+  }
+  return name;
+}
+
+/**
+ * Names already sanitised. The same few names (the service, the hosts it calls) recur in every
+ * invocation, and the Unicode-class regular expressions are costly to run in a process that sat
+ * frozen between invocations; a lookup is not.
+ */
+const sanitizedNames = new Map<string, string>();
+/** Bounds the memory of many distinct names (e.g. span names holding IDs): forgotten in bulk. */
+const MAX_REMEMBERED_NAMES = 256;
+
+function rememberName(raw: string, name: string): void {
+  // Over-long names are rare and would only hold memory.
+  if (raw.length > MAX_NAME_LENGTH * 2) return;
+  if (sanitizedNames.size >= MAX_REMEMBERED_NAMES) sanitizedNames.clear();
+  sanitizedNames.set(raw, name);
 }
 
 function rawSegmentName(source: NameSource): string {

@@ -2,13 +2,14 @@ import { diag, type HrTime, SpanKind, SpanStatusCode } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { makeAnnotations } from './annotations.js';
 import { AttributeReader } from './attribute-reader.js';
-import { awsOrigin, isAwsSdkSpan, makeAwsBlock } from './aws-block.js';
+import { isAwsSdkSpan, makeAwsBlock } from './aws-block.js';
 import { exceptionTypes, makeCause } from './cause.js';
 import { faultFlags } from './fault-flags.js';
 import { httpStatusCode, makeHttpBlock } from './http-block.js';
 import { isValidSpanId, toXRayTraceId } from './ids.js';
 import { makeLinks } from './links.js';
 import { chooseSegmentName } from './names.js';
+import { resourceProfileOf } from './resource-profile.js';
 import type { XRaySegmentDocument } from './segment-types.js';
 import { makeSqlBlock } from './sql-block.js';
 
@@ -68,7 +69,9 @@ function toSegmentDocument(
   const isSegment = kind === SpanKind.SERVER || parentId === undefined || parent?.isRemote === true;
 
   const attributes = new AttributeReader(span.attributes ?? {});
-  const resource = new AttributeReader(span.resource?.attributes ?? {});
+  // Everything derived from the resource alone is worked out once per resource.
+  const profile = resourceProfileOf(span.resource?.attributes);
+  const resource = profile.reader;
   const isAwsSdk = isAwsSdkSpan(attributes);
 
   const document: XRaySegmentDocument = {
@@ -82,10 +85,8 @@ function toSegmentDocument(
   else document.in_progress = true;
 
   if (isSegment) {
-    const origin = awsOrigin(resource);
-    if (origin !== undefined) document.origin = origin;
-    const version = resource.string('service.version', 'container.image.tag');
-    if (version !== undefined) document.service = { version };
+    if (profile.origin !== undefined) document.origin = profile.origin;
+    if (profile.serviceVersion !== undefined) document.service = { version: profile.serviceVersion };
   } else {
     document.type = 'subsegment';
     const namespace = namespaceOf(kind, isAwsSdk, attributes);
@@ -116,7 +117,7 @@ function toSegmentDocument(
   document.throttle = flags.throttle;
   if (cause !== undefined) document.cause = cause;
 
-  const aws = makeAwsBlock({ attributes, resource, isAwsSdk, isSegment });
+  const aws = makeAwsBlock({ attributes, resource: profile.aws, isAwsSdk, isSegment });
   if (aws !== undefined) document.aws = aws;
   const sql = makeSqlBlock(attributes);
   if (sql !== undefined) document.sql = sql;
@@ -127,6 +128,7 @@ function toSegmentDocument(
     includeResource: isSegment,
     indexedAttributes: options.indexedAttributes ?? [],
     indexAllAttributes: options.indexAllAttributes === true,
+    resourceCache: profile.entries,
   });
   if (user !== undefined) document.user = user;
   if (annotations !== undefined) document.annotations = annotations;

@@ -18,7 +18,8 @@ export interface XRayUdpExporterOptions extends SegmentDocumentOptions {
   /** Largest datagram sent, header included. Default 64,000 bytes. */
   maxDatagramBytes?: number;
   /**
-   * How long an export waits for the OS to take its datagrams before it reports FAILED.
+   * How long an export waits for the OS to take its datagrams before it reports FAILED (and how
+   * long `forceFlush` waits for send callbacks of exports that did not wait).
    * Sends to a local address complete in microseconds; this only bounds a stuck DNS lookup of a
    * daemon host name. Default 1000 ms.
    */
@@ -39,6 +40,15 @@ export interface XRayUdpExporterStats {
   splitSubsegments: number;
 }
 
+/** One datagram: the shared header line, then the serialised document (sent as one, gathered). */
+type Datagram = readonly [header: Buffer, document: Buffer];
+
+/**
+ * The header line as bytes, made once: every datagram sends it from here rather than from a
+ * per-datagram copy of header and document joined.
+ */
+const HEADER_BYTES = Buffer.from(DAEMON_HEADER);
+
 /**
  * A `SpanExporter` that sends each span, as an X-Ray segment document, straight to the X-Ray
  * daemon over UDP (in Lambda, the daemon Lambda runs next to the function): one datagram per
@@ -49,6 +59,16 @@ export interface XRayUdpExporterStats {
  * refused it), so a flush before the response really sent the spans. It never throws and
  * never blocks: with no daemon listening the datagrams are simply lost, and the socket is
  * unref'd so it never keeps the process alive.
+ *
+ * When the daemon address is an IP address (as in Lambda), a second socket is connected to it
+ * in the background on the first export; later exports send on it and call back as soon as
+ * `send()` returned, without the address lookup, the extra turn and the send callback an
+ * unconnected send waits for. On a connected socket Node (20 to 24, `lib/dgram.js` `doSend`)
+ * makes the `sendto()` inside `send()` itself; only a full socket buffer (`EAGAIN`) defers it to
+ * the event loop, which a lone daemon datagram does not meet. Errors the OS reports through the
+ * send callback, after the export called back, are counted then and reported with the next
+ * export; "connection refused" (no daemon listening) is counted only, as such datagrams were
+ * always lost silently.
  *
  * @example
  * const exporter = new XRayUdpExporter({ address: process.env.AWS_XRAY_DAEMON_ADDRESS });
@@ -70,7 +90,19 @@ export class XRayUdpExporter implements SpanExporter {
   private readonly maxDatagramBytes: number;
   private readonly sendTimeoutMillis: number;
   private readonly pending = new Set<Promise<void>>();
+  /** The unconnected socket: sends to the address given with each datagram. */
   private socket: Socket | undefined;
+  /** The socket connected to the daemon, once its connection is made. */
+  private connected: Socket | undefined;
+  /** Whether a connected socket is made or being made (or cannot be: a host name, an error). */
+  private connectStarted = false;
+  /** Datagrams sent on the connected socket whose send callback has not run yet. */
+  private inFlight = 0;
+  /** `forceFlush` calls waiting for `inFlight` to reach zero. */
+  private drainWaiters: (() => void)[] = [];
+  /** Send failures the OS reported after their export had called back, not yet reported. */
+  private lateFailures = 0;
+  private lateError: Error | undefined;
   private isShutdown = false;
 
   constructor(options: XRayUdpExporterOptions = {}) {
@@ -83,13 +115,16 @@ export class XRayUdpExporter implements SpanExporter {
     this.sendTimeoutMillis = positiveOr(options.sendTimeoutMillis, 1000);
   }
 
-  /** Translates and sends `spans`; calls back once the OS has taken (or refused) every datagram. */
+  /**
+   * Translates and sends `spans`; calls back once the OS has taken (or refused) every datagram,
+   * or, on the connected socket, as soon as `send()` handed them over (see the class).
+   */
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     if (this.isShutdown) {
       resultCallback({ code: ExportResultCode.FAILED, error: new Error('X-Ray UDP exporter is shut down') });
       return;
     }
-    let datagrams: Buffer[];
+    let datagrams: Datagram[];
     try {
       datagrams = this.encode(spans);
     } catch (error: unknown) {
@@ -102,52 +137,61 @@ export class XRayUdpExporter implements SpanExporter {
       return;
     }
 
-    const sending = this.send(datagrams).then((failed) => {
-      if (failed === 0) resultCallback({ code: ExportResultCode.SUCCESS });
-      else {
-        resultCallback({
-          code: ExportResultCode.FAILED,
-          error: new Error(`X-Ray: ${failed} of ${datagrams.length} datagrams to the daemon were not sent`),
-        });
-      }
-    });
+    if (this.connected !== undefined) {
+      const failed = this.sendConnected(this.connected, datagrams);
+      resultCallback(this.result(failed, datagrams.length));
+      return;
+    }
+
+    const sending = this.send(datagrams).then((failed) =>
+      resultCallback(this.result(failed, datagrams.length)),
+    );
     this.pending.add(sending);
     void sending.finally(() => this.pending.delete(sending));
+    this.startConnecting();
   }
 
-  /** Resolves once every export under way has called back. */
+  /** Resolves once every export under way has called back and every send callback ran. */
   async forceFlush(): Promise<void> {
     await Promise.all([...this.pending]);
+    await this.drained();
   }
 
-  /** Waits for exports under way, then closes the socket; later exports fail. */
+  /** Waits for exports under way, then closes the sockets; later exports fail. */
   async shutdown(): Promise<void> {
     if (this.isShutdown) return;
     this.isShutdown = true;
     await this.forceFlush();
-    const socket = this.socket;
+    const sockets = [this.socket, this.connected];
     this.socket = undefined;
-    if (socket !== undefined) {
-      await new Promise<void>((resolve) => {
-        try {
-          socket.close(() => resolve());
-        } catch {
-          resolve(); // Already closed.
-        }
-      });
+    this.connected = undefined;
+    await Promise.all(sockets.map(closeSocket));
+  }
+
+  /** The export's result: `failed` of `count` datagrams not sent, plus failures reported late. */
+  private result(failed: number, count: number): ExportResult {
+    const late = this.lateFailures;
+    if (failed === 0 && late === 0) return { code: ExportResultCode.SUCCESS };
+    const problems: string[] = [];
+    if (failed > 0) problems.push(`${failed} of ${count} datagrams to the daemon were not sent`);
+    if (late > 0) {
+      problems.push(`${late} datagrams of earlier exports were not sent (${this.lateError?.message})`);
+      this.lateFailures = 0;
+      this.lateError = undefined;
     }
+    return { code: ExportResultCode.FAILED, error: new Error(`X-Ray: ${problems.join('; ')}`) };
   }
 
   /** Datagrams (header + document) for the spans, documents reduced or split to fit. */
-  private encode(spans: readonly ReadableSpan[]): Buffer[] {
-    const datagrams: Buffer[] = [];
+  private encode(spans: readonly ReadableSpan[]): Datagram[] {
+    const datagrams: Datagram[] = [];
     const dropped: string[] = [];
     let truncated = 0;
     let split = 0;
     for (const span of spans) {
       for (const document of toSegmentDocuments(span, this.options)) {
         const fit = fitToDatagram(document, this.maxDatagramBytes);
-        for (const payload of fit.payloads) datagrams.push(Buffer.from(DAEMON_HEADER + payload));
+        for (const payload of fit.payloads) datagrams.push([HEADER_BYTES, Buffer.from(payload)]);
         dropped.push(...fit.dropped);
         truncated += fit.truncatedValues;
         split += fit.splitSubsegments;
@@ -166,7 +210,7 @@ export class XRayUdpExporter implements SpanExporter {
   }
 
   /** Sends the datagrams; resolves with how many failed, once all send callbacks ran. */
-  private send(datagrams: readonly Buffer[]): Promise<number> {
+  private send(datagrams: readonly Datagram[]): Promise<number> {
     return new Promise<number>((resolve) => {
       let outstanding = datagrams.length;
       let failed = 0;
@@ -203,21 +247,145 @@ export class XRayUdpExporter implements SpanExporter {
     });
   }
 
-  /** The socket, made on first use so an unused exporter costs nothing. */
+  /**
+   * Sends the datagrams on the connected socket without waiting for their callbacks; returns how
+   * many `send()` refused at once. The rest are counted when their callbacks run.
+   */
+  private sendConnected(socket: Socket, datagrams: readonly Datagram[]): number {
+    let failed = 0;
+    for (const datagram of datagrams) {
+      this.inFlight += 1;
+      try {
+        socket.send(datagram, this.onConnectedSent);
+      } catch (error: unknown) {
+        // Thrown before anything was queued (a socket closed under us): no callback will come.
+        this.inFlight -= 1;
+        failed += 1;
+        diag.debug(`X-Ray: datagram to ${this.address.host}:${this.address.port} not sent`, error);
+      }
+    }
+    this.stats.failedDatagrams += failed;
+    if (this.inFlight === 0) this.wakeDrainWaiters();
+    return failed;
+  }
+
+  /**
+   * Callback of every send on the connected socket (one function, not one per datagram). It runs
+   * after the export called back, so a failure is counted now and reported with the next export;
+   * except "connection refused": nobody listens at the daemon's address, which the unconnected
+   * socket never learns either, and which loses the datagrams silently as it always did.
+   */
+  private readonly onConnectedSent = (error: Error | null): void => {
+    this.inFlight -= 1;
+    if (error === null) {
+      this.stats.sentDatagrams += 1;
+    } else {
+      this.stats.failedDatagrams += 1;
+      diag.debug(`X-Ray: datagram to ${this.address.host}:${this.address.port} not sent`, error);
+      if (!isConnectionRefused(error)) {
+        this.lateFailures += 1;
+        this.lateError = error;
+      }
+    }
+    if (this.inFlight === 0) this.wakeDrainWaiters();
+  };
+
+  /** Resolves once no send on the connected socket awaits its callback, or after the send timeout. */
+  private drained(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.sendTimeoutMillis);
+      timer.unref();
+      this.drainWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private wakeDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Connects a second socket to the daemon, in the background, when its address is an IP address
+   * (a host name could change address: it stays with a lookup per send). Until the connection is
+   * made, or for good if it cannot be, exports use the unconnected socket.
+   */
+  private startConnecting(): void {
+    if (this.connectStarted || this.isShutdown) return;
+    this.connectStarted = true;
+    const family = isIP(this.address.host);
+    if (family === 0) return;
+    const socket = openSocket(family === 6 ? 'udp6' : 'udp4', () => {
+      // One that never connected is not tried again: exports stay on the unconnected socket.
+      if (this.connected !== socket) return;
+      // A connected socket closed under us is made again on a later export.
+      this.connected = undefined;
+      this.connectStarted = false;
+    });
+    const onConnect = (error?: Error) => {
+      if (error !== undefined) {
+        diag.debug(
+          `X-Ray: could not connect to the daemon at ${this.address.host}:${this.address.port}`,
+          error,
+        );
+        void closeSocket(socket);
+      } else if (this.isShutdown) {
+        void closeSocket(socket);
+      } else {
+        this.connected = socket;
+      }
+    };
+    try {
+      socket.connect(this.address.port, this.address.host, onConnect);
+    } catch (error: unknown) {
+      onConnect(toError(error));
+    }
+  }
+
+  /** The unconnected socket, made on first use so an unused exporter costs nothing. */
   private getSocket(): Socket {
     if (this.socket === undefined) {
-      const socket = createSocket(isIP(this.address.host) === 6 ? 'udp6' : 'udp4');
-      // Without a listener an 'error' event would be thrown; UDP errors here only cost spans.
-      socket.on('error', (error) => diag.debug('X-Ray: daemon socket error', error));
-      // A socket closed under us is replaced on the next export rather than failing them all.
-      socket.on('close', () => {
+      const socket = openSocket(isIP(this.address.host) === 6 ? 'udp6' : 'udp4', () => {
+        // A socket closed under us is replaced on the next export rather than failing them all.
         if (this.socket === socket) this.socket = undefined;
       });
-      socket.unref();
       this.socket = socket;
     }
     return this.socket;
   }
+}
+
+/** An unref'd UDP socket whose errors are logged, never thrown. */
+function openSocket(type: 'udp4' | 'udp6', onClose: () => void): Socket {
+  const socket = createSocket(type);
+  // Without a listener an 'error' event would be thrown; UDP errors here only cost spans (a
+  // connected socket also reports here the "connection refused" of a daemon not listening).
+  socket.on('error', (error) => diag.debug('X-Ray: daemon socket error', error));
+  socket.on('close', onClose);
+  socket.unref();
+  return socket;
+}
+
+/** Closes `socket` (if any); resolves once closed, or at once if it already was. */
+function closeSocket(socket: Socket | undefined): Promise<void> {
+  if (socket === undefined) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // Already closed.
+    }
+  });
+}
+
+/** Whether a send failed because nothing listens at the daemon's address. */
+function isConnectionRefused(error: Error): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
 }
 
 function positiveOr(value: number | undefined, fallback: number): number {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { MAX_NAME_LENGTH, sanitizeSegmentName } from '../../../src/xray/names.js';
+import { SpanKind } from '@opentelemetry/api';
+import { AttributeReader } from '../../../src/xray/attribute-reader.js';
+import { chooseSegmentName, MAX_NAME_LENGTH, sanitizeSegmentName } from '../../../src/xray/names.js';
 import { fixturePath } from './helpers.js';
 
 const schema = JSON.parse(readFileSync(fixturePath('segment-document-schema.json'), 'utf8'));
@@ -34,4 +36,22 @@ test('names are cut to 200 code points, and an empty result is "span"', () => {
   assert.equal(sanitizeSegmentName(''), 'span');
   assert.equal(sanitizeSegmentName('!!!'), 'span');
   assert.ok(schemaName.test(sanitizeSegmentName('ü'.repeat(201))));
+});
+
+test('a name chosen again (remembered once sanitised) is the same as sanitising it afresh', () => {
+  const nameOf = (spanName: string) =>
+    chooseSegmentName({
+      spanName,
+      kind: SpanKind.INTERNAL,
+      isSegment: false,
+      isAwsSdk: false,
+      attributes: new AttributeReader({}),
+      resource: new AttributeReader({}),
+    });
+  const names = ['orders-api', 'GET /orders/{id}', 'a\\b<c>', '', 'ü'.repeat(201), 'x'.repeat(500)];
+  // Enough distinct names to make the memory forget them in between.
+  const many = Array.from({ length: 600 }, (_, index) => `name ${index} \u0000`);
+  for (let round = 0; round < 3; round += 1) {
+    for (const name of [...names, ...many]) assert.equal(nameOf(name), sanitizeSegmentName(name), name);
+  }
 });

@@ -51,6 +51,16 @@ function parseDatagram(datagram: Buffer): XRaySegmentDocument {
   return JSON.parse(text.slice(newline + 1));
 }
 
+/** A port that was just bound and released: nothing listens there. */
+async function unusedUdpPort(): Promise<number> {
+  const probe = createSocket('udp4');
+  probe.bind(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = probe.address().port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
 test('each document goes to the daemon in its own datagram, after the header line', async (t) => {
   const daemon = await startDaemon();
   t.after(() => daemon.socket.close());
@@ -109,12 +119,7 @@ test('a span over 64 KB arrives shortened, in one datagram under the limit', asy
 });
 
 test('with no daemon listening, export calls back promptly and never throws', async (t) => {
-  // A port that was just bound and released: nothing listens there.
-  const probe = createSocket('udp4');
-  probe.bind(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const closedPort = probe.address().port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const closedPort = await unusedUdpPort();
 
   const exporter = new XRayUdpExporter({ address: `127.0.0.1:${closedPort}` });
   t.after(() => exporter.shutdown());
@@ -167,4 +172,135 @@ test('the socket never keeps the process alive', async () => {
   });
   assert.equal(stdout, 'exported 0');
   assert.ok(performance.now() - started < 10_000);
+});
+
+/** Exports and tells whether the exporter called back before `export` returned. */
+function exportNoting(
+  exporter: XRayUdpExporter,
+  spans: ReadableSpan[],
+): Promise<ExportResult & { inline: boolean }> {
+  return new Promise((resolve) => {
+    let returned = false;
+    exporter.export(spans, (result) => resolve({ ...result, inline: !returned }));
+    returned = true;
+  });
+}
+
+/** Exports `span` until an export calls back inline (the connected socket is in use), at most 50 times. */
+async function exportUntilConnected(exporter: XRayUdpExporter, span: ReadableSpan): Promise<number> {
+  for (let exports = 1; exports <= 50; exports += 1) {
+    const result = await exportNoting(exporter, [span]);
+    assert.equal(result.code, ExportResultCode.SUCCESS);
+    if (result.inline) return exports;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.fail('no export went over the connected socket');
+}
+
+test('to an IP address, later exports send on a connected socket and call back at once, same bytes', async (t) => {
+  const daemon = await startDaemon();
+  t.after(() => daemon.socket.close());
+  const exporter = new XRayUdpExporter({ address: `127.0.0.1:${daemon.port}` });
+  t.after(() => exporter.shutdown());
+  const { record } = makeTracing();
+  const span = record('handler', { kind: SpanKind.SERVER, attributes: { 'ü.key': 'välue' } }, LAMBDA_CONTEXT);
+
+  const first = await exportNoting(exporter, [span]);
+  assert.equal(first.code, ExportResultCode.SUCCESS);
+  assert.equal(first.inline, false, 'the first export waits for its send callback');
+  const exports = 1 + (await exportUntilConnected(exporter, span));
+  const connected = await exportNoting(exporter, [span, span]);
+  assert.deepEqual(
+    { code: connected.code, inline: connected.inline },
+    { code: ExportResultCode.SUCCESS, inline: true },
+  );
+
+  const datagrams = await daemon.next(exports + 2);
+  for (const datagram of datagrams) assert.deepEqual(datagram, datagrams[0], 'every datagram the same bytes');
+  assertValidDocument(parseDatagram(datagrams[0]));
+  await exporter.forceFlush();
+  assert.equal(exporter.stats.sentDatagrams, exports + 2);
+  assert.equal(exporter.stats.failedDatagrams, 0);
+});
+
+test('to a host name, every export keeps waiting for its send callbacks', async (t) => {
+  const daemon = await startDaemon();
+  t.after(() => daemon.socket.close());
+  const exporter = new XRayUdpExporter({ address: `localhost:${daemon.port}` });
+  t.after(() => exporter.shutdown());
+  const { record } = makeTracing();
+  const span = record('handler', { kind: SpanKind.SERVER }, LAMBDA_CONTEXT);
+  for (let round = 0; round < 5; round += 1) {
+    const result = await exportNoting(exporter, [span]);
+    assert.deepEqual(
+      { code: result.code, inline: result.inline },
+      { code: ExportResultCode.SUCCESS, inline: false },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await daemon.next(5);
+  assert.equal(exporter.stats.sentDatagrams, 5);
+});
+
+test('on a connected socket with no daemon listening, refused sends are counted, never thrown or failed', async (t) => {
+  const closedPort = await unusedUdpPort();
+
+  const exporter = new XRayUdpExporter({ address: `127.0.0.1:${closedPort}` });
+  t.after(() => exporter.shutdown());
+  const { record } = makeTracing();
+  const span = record('s', { kind: SpanKind.SERVER }, LAMBDA_CONTEXT);
+  const exports = await exportUntilConnected(exporter, span);
+  // Back to back, so that the ICMP "port unreachable" of one send fails the next.
+  const results = await Promise.all(Array.from({ length: 20 }, () => exportNoting(exporter, [span, span])));
+  for (const result of results) assert.equal(result.code, ExportResultCode.SUCCESS, result.error?.message);
+  await exporter.forceFlush();
+  const { sentDatagrams, failedDatagrams } = exporter.stats;
+  assert.equal(sentDatagrams + failedDatagrams, exports + 40);
+  assert.ok(failedDatagrams > 0, 'the refusals were seen and counted');
+  assert.equal((await exportNoting(exporter, [span])).code, ExportResultCode.SUCCESS);
+});
+
+test('a send the OS refuses after its export called back is reported with the next export', async (t) => {
+  const daemon = await startDaemon();
+  t.after(() => daemon.socket.close());
+  // Allowed larger than a UDP datagram can be, so the OS refuses it (EMSGSIZE) in the send.
+  const exporter = new XRayUdpExporter({ address: `127.0.0.1:${daemon.port}`, maxDatagramBytes: 200_000 });
+  t.after(() => exporter.shutdown());
+  const { record } = makeTracing();
+  const small = record('small', { kind: SpanKind.SERVER }, LAMBDA_CONTEXT);
+  const big = record(
+    'big',
+    { kind: SpanKind.SERVER, attributes: { payload: 'z'.repeat(100_000) } },
+    LAMBDA_CONTEXT,
+  );
+
+  const waited = await exportNoting(exporter, [big]);
+  assert.equal(waited.code, ExportResultCode.FAILED, 'the unconnected path waits and reports it');
+  await exportUntilConnected(exporter, small);
+  const failedBefore = exporter.stats.failedDatagrams;
+
+  const refused = await exportNoting(exporter, [big]);
+  assert.equal(refused.code, ExportResultCode.SUCCESS, 'not waited for');
+  await exporter.forceFlush();
+  assert.equal(exporter.stats.failedDatagrams, failedBefore + 1);
+  const next = await exportNoting(exporter, [small]);
+  assert.equal(next.code, ExportResultCode.FAILED);
+  assert.match(next.error?.message ?? '', /1 datagrams of earlier exports were not sent/);
+  assert.equal((await exportNoting(exporter, [small])).code, ExportResultCode.SUCCESS, 'reported once');
+});
+
+test('when the socket cannot be connected, exports stay on the unconnected path', async (t) => {
+  // Linux refuses to connect a UDP socket to the broadcast address without SO_BROADCAST (EACCES),
+  // and refuses each unconnected send there too: today's result, FAILED, with nothing thrown.
+  const exporter = new XRayUdpExporter({ address: '255.255.255.255:2000' });
+  t.after(() => exporter.shutdown());
+  const { record } = makeTracing();
+  const span = record('s', { kind: SpanKind.SERVER }, LAMBDA_CONTEXT);
+  for (let round = 0; round < 5; round += 1) {
+    const result = await exportNoting(exporter, [span]);
+    assert.equal(result.inline, false, `round ${round} waited for its send callback`);
+    assert.equal(result.code, ExportResultCode.FAILED);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.equal(exporter.stats.failedDatagrams, 5);
 });
