@@ -1,7 +1,14 @@
-import { type Context, context, diag, TraceFlags } from '@opentelemetry/api';
+import { type Context, context, diag, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ExportHealth } from './export-health.js';
+
+/**
+ * The context exports run in: tracing suppressed, so the exporter's own calls (HTTP to the
+ * collector, UDP to the daemon) are not traced by the layer's instrumentations and exported, forever.
+ * Made once: an export needs no parent.
+ */
+const EXPORT_CONTEXT = suppressTracing(ROOT_CONTEXT);
 
 /** What the processor needs to know; resolved from configuration by the bootstrap. */
 export interface LambdaSpanProcessorConfig {
@@ -78,9 +85,7 @@ export class LambdaSpanProcessor implements SpanProcessor {
     try {
       this.exporter ??= this.config.createExporter();
       const exporter = this.exporter;
-      // Suppressed: the exporter's own calls (HTTP to the collector, UDP to the daemon) would
-      // otherwise be traced by the layer's http instrumentations and exported, forever.
-      context.with(suppressTracing(context.active()), () =>
+      context.with(EXPORT_CONTEXT, () =>
         exporter.export(batch, (result) =>
           done(
             result.code === ExportResultCode.SUCCESS ? undefined : (result.error?.message ?? 'unknown error'),
