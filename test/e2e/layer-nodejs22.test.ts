@@ -38,3 +38,24 @@ test('nodejs22.x: a callback handler is traced, its result and error passed on',
     await fn.cleanup();
   }
 });
+
+test('nodejs22.x: a callback handler waiting for an empty event loop is not held by an export in flight', async () => {
+  // The runtime answers a callback handler only once its event loop is empty
+  // (callbackWaitsForEmptyEventLoop): an export still waiting for a silent collector's answer must not
+  // keep it busy for the whole export timeout.
+  const hanging = await OtlpReceiver.start({ hang: true });
+  const fn = await startFunction({
+    runtime: 'nodejs22.x',
+    fixture: 'callback',
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: hanging.endpoint, OTEL_EXPORTER_OTLP_TIMEOUT: '5000' },
+  });
+  try {
+    const result = await fn.invoke({}, { traceHeader: traceHeader(true).header });
+    assert.equal(result.status, 'success', fn.output());
+    assert.ok(result.durationMs < 2500, `invocation took ${result.durationMs} ms`);
+    assert.equal(hanging.exportCount, 1, 'the spans reached the collector before the freeze');
+  } finally {
+    await fn.cleanup();
+    await hanging.close();
+  }
+});

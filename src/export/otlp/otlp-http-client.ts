@@ -106,12 +106,13 @@ export class OtlpHttpClient {
    *
    * `onSent`, if given, is called once the whole request has been handed to the kernel on a
    * connection known to be alive: a new one (it connected) or one that answered within the last
-   * {@link TRUSTED_IDLE_MS}. It is not called otherwise; `callback` still reports the outcome.
+   * {@link TRUSTED_IDLE_MS}. It is not called otherwise; `callback` still reports the outcome. From
+   * then on the request no longer keeps the process alive.
    */
   post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
     let request: ClientRequest | undefined;
     // On the deadline the connection's state is unknown (a collector gone silent?): closed, not reused.
-    const { settle, isSettled } = settleOnce(callback, timeoutMillis, () => request?.destroy());
+    const { settle, isSettled, unrefTimer } = settleOnce(callback, timeoutMillis, () => request?.destroy());
 
     const attempt = (module: HttpModule, isRetry: boolean): void => {
       if (isSettled()) return;
@@ -147,6 +148,10 @@ export class OtlpHttpClient {
             !current.reusedSocket ||
             (answeredAt !== undefined && Date.now() - answeredAt < TRUSTED_IDLE_MS)
           ) {
+            // Sent is done: the answer must not keep the event loop busy (a callback handler's
+            // runtime waits for it to empty before it answers).
+            current.socket.unref();
+            unrefTimer();
             onSent();
           }
         });
@@ -224,7 +229,12 @@ export function settleOnce(
   callback: PostCallback,
   timeoutMillis: number,
   onTimeout: () => void,
-): { settle: (error: OtlpHttpError | undefined, responseBody?: Buffer) => void; isSettled: () => boolean } {
+): {
+  settle: (error: OtlpHttpError | undefined, responseBody?: Buffer) => void;
+  isSettled: () => boolean;
+  /** Lets the process exit (or a runtime see its event loop empty) while the answer is awaited. */
+  unrefTimer: () => void;
+} {
   let settled = false;
   const settle = (error: OtlpHttpError | undefined, responseBody?: Buffer): void => {
     if (settled) return;
@@ -236,7 +246,7 @@ export function settleOnce(
     onTimeout();
     settle(new OtlpHttpError(`OTLP export timed out: no HTTP response within ${timeoutMillis} ms`));
   }, timeoutMillis);
-  return { settle, isSettled: () => settled };
+  return { settle, isSettled: () => settled, unrefTimer: () => timer.unref() };
 }
 
 /** An error for a non-2xx answer, naming its status and the collector's message when it sent one. */

@@ -75,7 +75,9 @@ export class PlainHttpClient {
   /** As `OtlpHttpClient.post`: one outcome per call, `onSent` once written on a trusted connection. */
   post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
     let current: Connection | undefined;
-    const { settle, isSettled } = settleOnce(callback, timeoutMillis, () => current?.socket.destroy());
+    const { settle, isSettled, unrefTimer } = settleOnce(callback, timeoutMillis, () =>
+      current?.socket.destroy(),
+    );
     const request = Buffer.concat([Buffer.from(`${this.headPrefix}${body.length}\r\n\r\n`, 'latin1'), body]);
 
     const attempt = (net: NetModule, isRetry: boolean): void => {
@@ -145,7 +147,12 @@ export class PlainHttpClient {
         const trusted =
           !reused ||
           (connection.answeredAt !== undefined && Date.now() - connection.answeredAt < TRUSTED_IDLE_MS);
-        if (trusted) onSent();
+        if (!trusted) return;
+        // Sent is done: the answer must not keep the event loop busy (a callback handler's runtime
+        // waits for it to empty before it answers).
+        socket.unref();
+        unrefTimer();
+        onSent();
       });
     };
 

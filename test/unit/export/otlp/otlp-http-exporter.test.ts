@@ -312,6 +312,26 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
       assert.equal(fake.connections, 1);
     });
 
+    it('once sent, a request awaiting its answer does not keep the process alive', async () => {
+      const fake = await collector(() => {}); // never answers
+      const exporterUrl = new URL('../../../../src/export/otlp/lean-otlp-exporter.js', import.meta.url).href;
+      const fixturesUrl = new URL('./span-fixtures.js', import.meta.url).href;
+      const script = `
+        const { LeanOtlpTraceExporter } = await import(${JSON.stringify(exporterUrl)});
+        const { makeSpans } = await import(${JSON.stringify(fixturesUrl)});
+        const exporter = new LeanOtlpTraceExporter({ protocol: 'http/protobuf', url: ${JSON.stringify(fake.url())}, timeoutMillis: 8000, settleWhenSent: true });
+        const result = await new Promise((resolve) => exporter.export(makeSpans(['sent']), resolve));
+        process.stdout.write('result ' + result.code);
+      `;
+      const started = performance.now();
+      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], {
+        timeout: 7000,
+      });
+      assert.equal(stdout, 'result 0');
+      assert.ok(performance.now() - started < 5000, 'the process waited for the answer');
+      assert.equal(fake.requests.length, 1);
+    });
+
     it('waits for the answer when it is not asked to settle early', async () => {
       const fake = await collector(slow(200));
       const result = await exportOnce(exporterFor(fake.url()), makeSpans(['patient']));
