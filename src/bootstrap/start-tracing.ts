@@ -47,6 +47,7 @@ export function startTracing(config: Readonly<Config>): TracingRuntime {
   const invocations = new InvocationTracer({
     tracer: provider.getTracer(DISTRO_NAME, DISTRO_VERSION),
     flush: () => processor.forceFlush(),
+    releaseExports: () => processor.releaseInFlight(),
     config,
     health,
   });

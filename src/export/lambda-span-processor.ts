@@ -10,6 +10,11 @@ import type { ExportHealth } from './export-health.js';
  */
 const EXPORT_CONTEXT = suppressTracing(ROOT_CONTEXT);
 
+/** An exporter whose requests in flight can stop keeping the process alive. */
+export interface ReleasableExporter {
+  releaseInFlight(): void;
+}
+
 /** What the processor needs to know; resolved from configuration by the bootstrap. */
 export interface LambdaSpanProcessorConfig {
   /** Creates the exporter on the first export: no connection is set up for a function that never exports. */
@@ -54,6 +59,12 @@ export class LambdaSpanProcessor implements SpanProcessor {
     if (this.pending.size === 0) return Promise.resolve();
     if (this.pending.size === 1) return this.pending.values().next().value as Promise<void>;
     return Promise.all(this.pending).then(() => undefined);
+  }
+
+  /** Exports in flight stop keeping the process alive (see `InvocationTracerConfig.releaseExports`). */
+  releaseInFlight(): void {
+    const exporter = this.exporter as (SpanExporter & Partial<ReleasableExporter>) | undefined;
+    exporter?.releaseInFlight?.();
   }
 
   async shutdown(): Promise<void> {

@@ -22,6 +22,12 @@ export interface InvocationTracerConfig {
   readonly tracer: Tracer;
   /** Exports every span ended so far. */
   readonly flush: () => Promise<void>;
+  /**
+   * Called when a flush gave up at its bound: exports still in flight must then stop keeping the
+   * event loop busy (a callback handler's runtime answers only once it is empty). They go on, and
+   * finish on a later thaw.
+   */
+  readonly releaseExports?: () => void;
   readonly config: Readonly<Config>;
   readonly health: ExportHealth;
 }
@@ -146,6 +152,7 @@ export class ActiveInvocation {
   private async flush(boundMs: number): Promise<void> {
     const outcome = await flushWithinDeadline(this.options.flush, boundMs);
     if (outcome === 'timed-out') {
+      this.options.releaseExports?.();
       this.options.health.report(
         'slow',
         `spans not exported within ${boundMs} ms (OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS); ${exportTarget(this.options.config)}`,

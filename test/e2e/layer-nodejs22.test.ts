@@ -59,3 +59,28 @@ test('nodejs22.x: a callback handler waiting for an empty event loop is not held
     await hanging.close();
   }
 });
+
+for (const protocol of ['http/protobuf', 'grpc']) {
+  test(`nodejs22.x: past the flush bound, an export awaiting its answer (${protocol}) stops holding the event loop`, async () => {
+    const hanging = await OtlpReceiver.start({ hang: true });
+    const fn = await startFunction({
+      runtime: 'nodejs22.x',
+      fixture: 'callback',
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: hanging.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+        OTEL_EXPORTER_OTLP_TIMEOUT: '5000',
+        OTEL_LAMBDA_XRAY_FLUSH_UNTIL: 'answered',
+        OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS: '300',
+      },
+    });
+    try {
+      const result = await fn.invoke({}, { traceHeader: traceHeader(true).header });
+      assert.equal(result.status, 'success', fn.output());
+      assert.ok(result.durationMs < 2500, `invocation took ${result.durationMs} ms`);
+    } finally {
+      await fn.cleanup();
+      await hanging.close();
+    }
+  });
+}

@@ -81,6 +81,8 @@ function loadHttp2(): Http2Module | Promise<Http2Module> {
 export class GrpcHttp2Client {
   private entry: SessionEntry | undefined;
   private closed = false;
+  /** The deadline timers of the calls in flight, the only thing of theirs that holds the process. */
+  private readonly inFlight = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: GrpcHttp2ClientOptions) {}
 
@@ -115,10 +117,12 @@ export class GrpcHttp2Client {
       );
     }, timeoutMillis);
 
+    this.inFlight.add(timer);
     const settle = (error: GrpcCallError | undefined, body?: Buffer): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      this.inFlight.delete(timer);
       // On a deadline, cancel the stream (RST_STREAM CANCEL) so the server stops working on it.
       if (stream && !stream.closed) stream.close(HTTP2_CANCEL);
       callback(error, body);
@@ -201,6 +205,11 @@ export class GrpcHttp2Client {
     } else {
       attempt(loaded, false);
     }
+  }
+
+  /** Calls in flight stop keeping the process alive (the session already does not); they go on. */
+  releaseInFlight(): void {
+    for (const timer of this.inFlight) timer.unref();
   }
 
   /**

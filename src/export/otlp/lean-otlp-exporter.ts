@@ -62,6 +62,8 @@ interface OtlpTransport {
   readonly prefixBytes: number;
   /** Calls back once: an error, or the partial success the collector reported (if any). */
   send(request: Buffer, timeoutMillis: number, callback: TransportCallback): void;
+  /** Requests in flight stop keeping the process alive; they go on. */
+  releaseInFlight(): void;
   close(graceMillis: number): Promise<void>;
 }
 type TransportCallback = (error: Error | undefined, partial: PartialSuccess | undefined) => void;
@@ -85,6 +87,10 @@ class GrpcTransport implements OtlpTransport {
     this.client.unaryCall(TRACE_EXPORT_PATH, request, timeoutMillis, (error, body) =>
       callback(error, error || !body ? undefined : readPartialSuccess(body)),
     );
+  }
+
+  releaseInFlight(): void {
+    this.client.releaseInFlight();
   }
 
   close(graceMillis: number): Promise<void> {
@@ -144,6 +150,10 @@ class HttpTransport implements OtlpTransport {
       },
       () => report(undefined, undefined),
     );
+  }
+
+  releaseInFlight(): void {
+    this.client.releaseInFlight();
   }
 
   close(): Promise<void> {
@@ -215,6 +225,11 @@ export class LeanOtlpTraceExporter implements SpanExporter {
     } catch (error) {
       done(failed(error instanceof Error ? error : new Error(String(error))));
     }
+  }
+
+  /** Requests in flight stop keeping the process alive (they go on); see `ReleasableExporter`. */
+  releaseInFlight(): void {
+    this.transport?.releaseInFlight();
   }
 
   /** Waits for the exports in flight (nothing is buffered here). */

@@ -70,6 +70,8 @@ function loadModule(secure: boolean): HttpModule | Promise<HttpModule> {
 export class OtlpHttpClient {
   private agent: Agent | undefined;
   private closed = false;
+  /** How to make each request in flight stop keeping the process alive. */
+  private readonly inFlight = new Set<() => void>();
   private readonly secure: boolean;
   /** The request target and the headers every request shares, worked out once. */
   private readonly target: { protocol: string; hostname: string; port: string; path: string; auth?: string };
@@ -111,8 +113,17 @@ export class OtlpHttpClient {
    */
   post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
     let request: ClientRequest | undefined;
+    const release = (): void => {
+      request?.socket?.unref();
+      unrefTimer();
+    };
+    const done: PostCallback = (error, responseBody) => {
+      this.inFlight.delete(release);
+      callback(error, responseBody);
+    };
     // On the deadline the connection's state is unknown (a collector gone silent?): closed, not reused.
-    const { settle, isSettled, unrefTimer } = settleOnce(callback, timeoutMillis, () => request?.destroy());
+    const { settle, isSettled, unrefTimer } = settleOnce(done, timeoutMillis, () => request?.destroy());
+    this.inFlight.add(release);
 
     const attempt = (module: HttpModule, isRetry: boolean): void => {
       if (isSettled()) return;
@@ -150,8 +161,7 @@ export class OtlpHttpClient {
           ) {
             // Sent is done: the answer must not keep the event loop busy (a callback handler's
             // runtime waits for it to empty before it answers).
-            current.socket.unref();
-            unrefTimer();
+            release();
             onSent();
           }
         });
@@ -184,6 +194,11 @@ export class OtlpHttpClient {
     } else {
       attempt(loaded, false);
     }
+  }
+
+  /** Requests in flight stop keeping the process alive; they go on. */
+  releaseInFlight(): void {
+    for (const release of this.inFlight) release();
   }
 
   /** Closes the pooled connections; later requests fail. (Requests in flight are not waited for.) */

@@ -48,6 +48,8 @@ function loadNet(): NetModule | Promise<NetModule> {
 export class PlainHttpClient {
   private idle: Connection | undefined;
   private closed = false;
+  /** How to make each request in flight stop keeping the process alive. */
+  private readonly inFlight = new Set<() => void>();
   private readonly host: string;
   private readonly port: number;
   /** The request head up to `Content-Length: `, which each request completes. */
@@ -75,9 +77,18 @@ export class PlainHttpClient {
   /** As `OtlpHttpClient.post`: one outcome per call, `onSent` once written on a trusted connection. */
   post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
     let current: Connection | undefined;
-    const { settle, isSettled, unrefTimer } = settleOnce(callback, timeoutMillis, () =>
+    const release = (): void => {
+      current?.socket.unref();
+      unrefTimer();
+    };
+    const done: PostCallback = (error, responseBody) => {
+      this.inFlight.delete(release);
+      callback(error, responseBody);
+    };
+    const { settle, isSettled, unrefTimer } = settleOnce(done, timeoutMillis, () =>
       current?.socket.destroy(),
     );
+    this.inFlight.add(release);
     const request = Buffer.concat([Buffer.from(`${this.headPrefix}${body.length}\r\n\r\n`, 'latin1'), body]);
 
     const attempt = (net: NetModule, isRetry: boolean): void => {
@@ -150,8 +161,7 @@ export class PlainHttpClient {
         if (!trusted) return;
         // Sent is done: the answer must not keep the event loop busy (a callback handler's runtime
         // waits for it to empty before it answers).
-        socket.unref();
-        unrefTimer();
+        release();
         onSent();
       });
     };
@@ -165,6 +175,11 @@ export class PlainHttpClient {
     } else {
       attempt(loaded, false);
     }
+  }
+
+  /** Requests in flight stop keeping the process alive; they go on. */
+  releaseInFlight(): void {
+    for (const release of this.inFlight) release();
   }
 
   /** Closes the idle connection; later requests fail. (Requests in flight are not waited for.) */

@@ -110,4 +110,30 @@ describe('LambdaSpanProcessor', () => {
       [['1', '2']],
     );
   });
+
+  it('passes releaseInFlight on to an exporter that has it, and tolerates one that has not', async () => {
+    const kit = processorWith(success);
+    kit.processor.releaseInFlight(); // no exporter yet
+    kit.end(['a']);
+    await kit.processor.forceFlush();
+    kit.processor.releaseInFlight(); // a plain SpanExporter: nothing to call
+    let released = 0;
+    const releasable = new LambdaSpanProcessor({
+      createExporter: () =>
+        Object.assign(
+          { export: success, shutdown: async () => {} },
+          {
+            releaseInFlight: () => {
+              released++;
+            },
+          },
+        ),
+      maxQueuedSpans: 10,
+      health: new ExportHealth(),
+    });
+    for (const span of makeSpans(['b'])) releasable.onEnd(span);
+    await releasable.forceFlush();
+    releasable.releaseInFlight();
+    assert.equal(released, 1);
+  });
 });
