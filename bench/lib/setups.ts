@@ -62,6 +62,36 @@ const peerDir = (context: SetupContext, name: PeerName): InstalledPeer => {
   return peer;
 };
 
+type Env = Record<string, string>;
+
+/** This layer through its exec wrapper, with `env` on top of its defaults. */
+function ours(id: string, label: string, exportPath: string, env: (c: SetupContext) => Env): Setup {
+  return {
+    id,
+    label,
+    exportPath,
+    handlerFile: 'index',
+    launch: (c) => ({ execWrapper: path.join(c.layerDir, 'otel-handler'), optDir: c.layerDir, env: env(c) }),
+    footprint: ourFootprint,
+  };
+}
+
+/** ADOT's layer through its `otel-instrument`, with `env` on top of what that script sets. */
+function adot(id: string, label: string, exportPath: string, env: (c: SetupContext) => Env): Setup {
+  return {
+    id,
+    label,
+    exportPath,
+    handlerFile: 'index',
+    peer: 'adot',
+    launch: (c) => {
+      const layer = peerDir(c, 'adot').layerDir;
+      return { execWrapper: path.join(layer, 'otel-instrument'), optDir: layer, env: env(c) };
+    },
+    footprint: (c) => peerFootprint(peerDir(c, 'adot')),
+  };
+}
+
 /** The setups, baseline first; `daemon` adds this layer's UDP exporter when the layer has one. */
 export function allSetups(daemon: boolean): Setup[] {
   const setups: Setup[] = [
@@ -73,92 +103,44 @@ export function allSetups(daemon: boolean): Setup[] {
       launch: (c) => ({ optDir: c.emptyOptDir, env: {} }),
       footprint: () => undefined,
     },
-    {
-      id: 'ours',
-      label: 'otel-lambda-xray (OTLP/HTTP, default)',
-      exportPath: 'OTLP http/protobuf to the collector extension',
-      handlerFile: 'index',
-      launch: (c) => ({
-        execWrapper: path.join(c.layerDir, 'otel-handler'),
-        optDir: c.layerDir,
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.httpEndpoint },
+    ours(
+      'ours',
+      'otel-lambda-xray (OTLP/HTTP, default)',
+      'OTLP http/protobuf to the collector extension',
+      (c) => ({
+        OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.httpEndpoint,
       }),
-      footprint: ourFootprint,
-    },
-    {
-      id: 'ours-grpc',
-      label: 'otel-lambda-xray (OTLP/gRPC)',
-      exportPath: 'OTLP/gRPC to the collector extension',
-      handlerFile: 'index',
-      launch: (c) => ({
-        execWrapper: path.join(c.layerDir, 'otel-handler'),
-        optDir: c.layerDir,
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.grpcEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
-      }),
-      footprint: ourFootprint,
-    },
+    ),
+    ours('ours-grpc', 'otel-lambda-xray (OTLP/gRPC)', 'OTLP/gRPC to the collector extension', (c) => ({
+      OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.grpcEndpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+    })),
   ];
   if (daemon) {
-    setups.push({
-      id: 'ours-udp',
-      label: 'otel-lambda-xray (daemon UDP)',
-      exportPath: 'X-Ray segments over UDP to the daemon',
-      handlerFile: 'index',
-      launch: (c) => ({
-        execWrapper: path.join(c.layerDir, 'otel-handler'),
-        optDir: c.layerDir,
-        env: { OTEL_TRACES_EXPORTER: 'xray' },
-      }),
-      footprint: ourFootprint,
-    });
+    setups.push(
+      ours('ours-udp', 'otel-lambda-xray (daemon UDP)', 'X-Ray segments over UDP to the daemon', () => ({
+        OTEL_TRACES_EXPORTER: 'xray',
+      })),
+    );
   }
   setups.push(
-    {
-      id: 'adot',
-      label: 'ADOT layer (as shipped: UDP)',
-      exportPath: 'OTLP spans over UDP to the daemon (its Lambda default)',
-      handlerFile: 'index',
-      peer: 'adot',
-      launch: (c) => {
-        const layer = peerDir(c, 'adot').layerDir;
-        return { execWrapper: path.join(layer, 'otel-instrument'), optDir: layer, env: {} };
-      },
-      footprint: (c) => peerFootprint(peerDir(c, 'adot')),
-    },
-    {
-      id: 'adot-otlp',
-      label: 'ADOT layer (OTLP/HTTP)',
-      exportPath: 'OTLP http/protobuf to the collector extension',
-      handlerFile: 'index',
-      peer: 'adot',
-      launch: (c) => {
-        const layer = peerDir(c, 'adot').layerDir;
-        return {
-          execWrapper: path.join(layer, 'otel-instrument'),
-          optDir: layer,
-          // Setting the traces endpoint is what switches ADOT from UDP to OTLP in Lambda.
-          env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${c.sinks.httpEndpoint}/v1/traces` },
-        };
-      },
-      footprint: (c) => peerFootprint(peerDir(c, 'adot')),
-    },
-    {
-      id: 'adot-pg',
-      label: 'ADOT layer (UDP, pg enabled)',
-      exportPath: 'OTLP spans over UDP to the daemon, with the pg instrumentation turned on as a user would',
-      handlerFile: 'index',
-      peer: 'adot',
-      launch: (c) => {
-        const layer = peerDir(c, 'adot').layerDir;
-        // otel-instrument appends aws-lambda and http to a list the user sets.
-        return {
-          execWrapper: path.join(layer, 'otel-instrument'),
-          optDir: layer,
-          env: { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'aws-sdk,pg' },
-        };
-      },
-      footprint: (c) => peerFootprint(peerDir(c, 'adot')),
-    },
+    adot(
+      'adot',
+      'ADOT layer (as shipped: UDP)',
+      'OTLP spans over UDP to the daemon (its Lambda default)',
+      () => ({}),
+    ),
+    // Setting the traces endpoint is what switches ADOT from UDP to OTLP in Lambda.
+    adot('adot-otlp', 'ADOT layer (OTLP/HTTP)', 'OTLP http/protobuf to the collector extension', (c) => ({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${c.sinks.httpEndpoint}/v1/traces`,
+    })),
+    // otel-instrument appends aws-lambda and http to a list the user sets.
+    adot(
+      'adot-pg',
+      'ADOT layer (UDP, pg enabled)',
+      'OTLP spans over UDP to the daemon, with the pg instrumentation turned on as a user would',
+      () => ({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'aws-sdk,pg' }),
+    ),
     {
       id: 'otel-lambda',
       label: 'OpenTelemetry layer (auto-instrumentations-node)',

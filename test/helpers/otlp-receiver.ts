@@ -19,6 +19,7 @@ import zlib from 'node:zlib';
 import type { Metadata, ServerUnaryCall, ServiceError, sendUnaryData } from '@grpc/grpc-js';
 import grpc from '@grpc/grpc-js';
 import otlpRoot from 'otlp-proto-root/build/src/generated/root.js';
+import { joinSockets } from './tcp-pipe.js';
 
 /** One span as received, flattened with its resource and scope. */
 export interface ReceivedSpan {
@@ -472,16 +473,8 @@ export function classifyPreface(head: Buffer): 'http2' | 'http1' | 'undecided' {
 function pipeToGrpc(socket: net.Socket, head: Buffer, targets: RouteTargets): void {
   const upstream = net.connect(targets.grpcPort, '127.0.0.1');
   track(targets.sockets, upstream);
-  const destroyBoth = (): void => {
-    socket.destroy();
-    upstream.destroy();
-  };
-  upstream.on('error', destroyBoth);
-  socket.on('error', destroyBoth);
-  upstream.on('close', destroyBoth);
-  socket.on('close', destroyBoth);
   upstream.write(head);
-  socket.pipe(upstream).pipe(socket);
+  joinSockets(socket, upstream);
   socket.resume();
 }
 

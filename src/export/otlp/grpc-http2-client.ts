@@ -13,6 +13,7 @@ import {
   GrpcStatus,
   statusFromHttp,
 } from './grpc-status.js';
+import { withBuiltin } from './http-request.js';
 
 type Http2Module = typeof import('node:http2');
 
@@ -48,27 +49,6 @@ interface SessionEntry {
   readonly session: ClientHttp2Session;
   /** Calls that got response headers on this session: it has worked, so it may since have gone stale. */
   answeredCalls: number;
-}
-
-let http2: Http2Module | undefined;
-
-/**
- * `node:http2` is loaded on the first call, not at import: the module graph behind it (tls, crypto,
- * assert, ...) costs milliseconds that a cold start which never exports should not pay.
- */
-function loadHttp2(): Http2Module | Promise<Http2Module> {
-  if (http2) return http2;
-  // process.getBuiltinModule is synchronous (Node >= 20.16, 22.3); older Node 20 imports.
-  const builtin =
-    typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('node:http2') : undefined;
-  if (builtin) {
-    http2 = builtin;
-    return builtin;
-  }
-  return import('node:http2').then((module) => {
-    http2 = module;
-    return module;
-  });
 }
 
 /**
@@ -196,15 +176,13 @@ export class GrpcHttp2Client {
       current.end(framedRequest);
     };
 
-    const loaded = loadHttp2();
-    if (loaded instanceof Promise) {
-      loaded.then(
-        (h2) => attempt(h2, false),
-        (error: unknown) => settle(asCallError(error)),
-      );
-    } else {
-      attempt(loaded, false);
-    }
+    // node:http2 is loaded on the first call, not at import: the module graph behind it (tls,
+    // crypto, assert, ...) costs milliseconds that a cold start which never exports should not pay.
+    withBuiltin<Http2Module>(
+      'node:http2',
+      (h2) => attempt(h2, false),
+      (error) => settle(asCallError(error)),
+    );
   }
 
   /** Calls in flight stop keeping the process alive (the session already does not); they go on. */

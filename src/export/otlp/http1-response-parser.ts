@@ -3,11 +3,10 @@
  * a status line, header fields, then a body delimited by Content-Length, by chunked transfer coding
  * or by the end of the connection. Interim (1xx) responses are skipped.
  */
+import { MAX_RESPONSE_BYTES } from './http-request.js';
 
 /** Larger heads are refused: a collector's is a few hundred bytes. */
 const MAX_HEAD_BYTES = 16 * 1024;
-/** Larger bodies are not kept (but still read to their end): a success body is a few bytes. */
-const MAX_KEPT_BODY_BYTES = 64 * 1024;
 
 /** A complete response. */
 export interface Http1Response {
@@ -75,7 +74,7 @@ export class Http1ResponseParser {
 
   private response(): Http1Response {
     const head = this.head as Omit<Http1Response, 'body'>;
-    const body = this.bodyBytes <= MAX_KEPT_BODY_BYTES ? Buffer.concat(this.bodyParts) : Buffer.alloc(0);
+    const body = this.bodyBytes <= MAX_RESPONSE_BYTES ? Buffer.concat(this.bodyParts) : Buffer.alloc(0);
     return { ...head, body };
   }
 
@@ -194,6 +193,6 @@ export class Http1ResponseParser {
 
   private keep(part: Buffer): void {
     this.bodyBytes += part.length;
-    if (this.bodyBytes <= MAX_KEPT_BODY_BYTES) this.bodyParts.push(part);
+    if (this.bodyBytes <= MAX_RESPONSE_BYTES) this.bodyParts.push(part);
   }
 }

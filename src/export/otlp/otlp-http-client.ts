@@ -10,34 +10,17 @@
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
-import { readStatusMessage } from './decode-export-response.js';
+import {
+  InFlightRequests,
+  isTrustedConnection,
+  MAX_RESPONSE_BYTES,
+  OtlpHttpError,
+  type PostCallback,
+  responseError,
+  withBuiltin,
+} from './http-request.js';
 
 type HttpModule = typeof import('node:http');
-
-/** A response body larger than this is not read into memory (a success response is a few bytes). */
-const MAX_RESPONSE_BYTES = 64 * 1024;
-
-/**
- * A kept-alive connection last answered within this long is trusted to be alive for {@link
- * OtlpHttpClient.post}'s `onSent`. Longer idle (Lambda may have frozen the process for minutes) and
- * the collector may have closed it unseen; collectors keep idle connections for a minute or more.
- */
-const TRUSTED_IDLE_MS = 10_000;
-
-/** A failed OTLP/HTTP request: the HTTP status when a response arrived. */
-export class OtlpHttpError extends Error {
-  /** HTTP status of the response, when one arrived. */
-  readonly httpStatus: number | undefined;
-
-  constructor(message: string, options?: { httpStatus?: number; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'OtlpHttpError';
-    this.httpStatus = options?.httpStatus;
-  }
-}
-
-/** Settles a request: an error, or the body of a 2xx response. */
-export type PostCallback = (error: OtlpHttpError | undefined, responseBody: Buffer | undefined) => void;
 
 /** Client settings. */
 export interface OtlpHttpClientOptions {
@@ -50,19 +33,6 @@ export interface OtlpHttpClientOptions {
 }
 
 /**
- * Loads `node:http` or `node:https` synchronously on first use (`process.getBuiltinModule`, Node
- * >= 20.16), falling back to an import on older Node. `node:https` is only loaded for https URLs.
- */
-function loadModule(secure: boolean): HttpModule | Promise<HttpModule> {
-  const name = secure ? 'node:https' : 'node:http';
-  const builtin =
-    typeof process.getBuiltinModule === 'function'
-      ? (process.getBuiltinModule(name) as HttpModule | undefined)
-      : undefined;
-  return builtin ?? (import(name) as Promise<HttpModule>);
-}
-
-/**
  * POSTs export requests over a kept-alive connection pool of its own. Idle connections do not keep
  * the process alive (Node unrefs a pooled socket); a request in flight holds a ref'd deadline timer,
  * so the process stays up until it settles.
@@ -70,8 +40,7 @@ function loadModule(secure: boolean): HttpModule | Promise<HttpModule> {
 export class OtlpHttpClient {
   private agent: Agent | undefined;
   private closed = false;
-  /** How to make each request in flight stop keeping the process alive. */
-  private readonly inFlight = new Set<() => void>();
+  private readonly inFlight = new InFlightRequests();
   private readonly secure: boolean;
   /** The request target and the headers every request shares, worked out once. */
   private readonly target: { protocol: string; hostname: string; port: string; path: string; auth?: string };
@@ -108,22 +77,17 @@ export class OtlpHttpClient {
    *
    * `onSent`, if given, is called once the whole request has been handed to the kernel on a
    * connection known to be alive: a new one (it connected) or one that answered within the last
-   * {@link TRUSTED_IDLE_MS}. It is not called otherwise; `callback` still reports the outcome. From
+   * 10 s. It is not called otherwise; `callback` still reports the outcome. From
    * then on the request no longer keeps the process alive.
    */
   post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
     let request: ClientRequest | undefined;
-    const release = (): void => {
-      request?.socket?.unref();
-      unrefTimer();
-    };
-    const done: PostCallback = (error, responseBody) => {
-      this.inFlight.delete(release);
-      callback(error, responseBody);
-    };
-    // On the deadline the connection's state is unknown (a collector gone silent?): closed, not reused.
-    const { settle, isSettled, unrefTimer } = settleOnce(done, timeoutMillis, () => request?.destroy());
-    this.inFlight.add(release);
+    const { settle, isSettled, release } = this.inFlight.start(
+      callback,
+      timeoutMillis,
+      () => request?.socket,
+      () => request?.destroy(),
+    );
 
     const attempt = (module: HttpModule, isRetry: boolean): void => {
       if (isSettled()) return;
@@ -154,16 +118,11 @@ export class OtlpHttpClient {
         // 'finish': the last byte was written to the socket, which implies it connected.
         current.once('finish', () => {
           if (isSettled() || !current.socket || current.socket.connecting) return;
-          const answeredAt = this.lastAnswered.get(current.socket);
-          if (
-            !current.reusedSocket ||
-            (answeredAt !== undefined && Date.now() - answeredAt < TRUSTED_IDLE_MS)
-          ) {
-            // Sent is done: the answer must not keep the event loop busy (a callback handler's
-            // runtime waits for it to empty before it answers).
-            release();
-            onSent();
-          }
+          if (!isTrustedConnection(current.reusedSocket, this.lastAnswered.get(current.socket))) return;
+          // Sent is done: the answer must not keep the event loop busy (a callback handler's runtime
+          // waits for it to empty before it answers).
+          release();
+          onSent();
         });
       }
       current.on('error', (error) => {
@@ -185,20 +144,16 @@ export class OtlpHttpClient {
       current.end(body);
     };
 
-    const loaded = loadModule(this.secure);
-    if (loaded instanceof Promise) {
-      loaded.then(
-        (module) => attempt(module, false),
-        (error: unknown) => settle(asHttpError(error)),
-      );
-    } else {
-      attempt(loaded, false);
-    }
+    withBuiltin<HttpModule>(
+      this.secure ? 'node:https' : 'node:http',
+      (module) => attempt(module, false),
+      (error) => settle(asHttpError(error)),
+    );
   }
 
   /** Requests in flight stop keeping the process alive; they go on. */
   releaseInFlight(): void {
-    for (const release of this.inFlight) release();
+    this.inFlight.releaseAll();
   }
 
   /** Closes the pooled connections; later requests fail. (Requests in flight are not waited for.) */
@@ -234,49 +189,6 @@ function readResponse(response: IncomingMessage, done: PostCallback): void {
       undefined,
     );
   });
-}
-
-/**
- * One outcome per request: `settle` calls `callback` the first time only, and on its own after
- * `timeoutMillis` (having called `onTimeout` to drop the connection) with a timeout error.
- */
-export function settleOnce(
-  callback: PostCallback,
-  timeoutMillis: number,
-  onTimeout: () => void,
-): {
-  settle: (error: OtlpHttpError | undefined, responseBody?: Buffer) => void;
-  isSettled: () => boolean;
-  /** Lets the process exit (or a runtime see its event loop empty) while the answer is awaited. */
-  unrefTimer: () => void;
-} {
-  let settled = false;
-  const settle = (error: OtlpHttpError | undefined, responseBody?: Buffer): void => {
-    if (settled) return;
-    settled = true;
-    clearTimeout(timer);
-    callback(error, responseBody);
-  };
-  const timer = setTimeout(() => {
-    onTimeout();
-    settle(new OtlpHttpError(`OTLP export timed out: no HTTP response within ${timeoutMillis} ms`));
-  }, timeoutMillis);
-  return { settle, isSettled: () => settled, unrefTimer: () => timer.unref() };
-}
-
-/** An error for a non-2xx answer, naming its status and the collector's message when it sent one. */
-export function responseError(
-  status: number,
-  reason: string,
-  contentType: string | undefined,
-  body: Buffer,
-): OtlpHttpError {
-  const isProtobuf = /^application\/(x-)?protobuf/i.test(contentType ?? '');
-  const message = isProtobuf ? readStatusMessage(body) : undefined;
-  return new OtlpHttpError(
-    `OTLP export failed: HTTP status ${status}${reason ? ` ${reason}` : ''}${message ? `: ${message}` : ''}`,
-    { httpStatus: status },
-  );
 }
 
 function asHttpError(error: unknown): OtlpHttpError {

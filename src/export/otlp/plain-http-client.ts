@@ -11,13 +11,17 @@
  */
 import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
+import {
+  InFlightRequests,
+  isTrustedConnection,
+  OtlpHttpError,
+  type PostCallback,
+  responseError,
+  withBuiltin,
+} from './http-request.js';
 import { type Http1Response, Http1ResponseParser } from './http1-response-parser.js';
-import { OtlpHttpError, type PostCallback, responseError, settleOnce } from './otlp-http-client.js';
 
 type NetModule = typeof import('node:net');
-
-/** See `OtlpHttpClient`: a connection idle longer than this may have been closed unseen. */
-const TRUSTED_IDLE_MS = 10_000;
 
 /** Client settings. */
 export interface PlainHttpClientOptions {
@@ -36,20 +40,11 @@ interface Connection {
   detachIdle?: () => void;
 }
 
-function loadNet(): NetModule | Promise<NetModule> {
-  const builtin =
-    typeof process.getBuiltinModule === 'function'
-      ? (process.getBuiltinModule('node:net') as NetModule | undefined)
-      : undefined;
-  return builtin ?? (import('node:net') as Promise<NetModule>);
-}
-
 /** POSTs over one kept-alive connection (a second one only while the first is busy). */
 export class PlainHttpClient {
   private idle: Connection | undefined;
   private closed = false;
-  /** How to make each request in flight stop keeping the process alive. */
-  private readonly inFlight = new Set<() => void>();
+  private readonly inFlight = new InFlightRequests();
   private readonly host: string;
   private readonly port: number;
   /** The request head up to `Content-Length: `, which each request completes. */
@@ -77,18 +72,12 @@ export class PlainHttpClient {
   /** As `OtlpHttpClient.post`: one outcome per call, `onSent` once written on a trusted connection. */
   post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
     let current: Connection | undefined;
-    const release = (): void => {
-      current?.socket.unref();
-      unrefTimer();
-    };
-    const done: PostCallback = (error, responseBody) => {
-      this.inFlight.delete(release);
-      callback(error, responseBody);
-    };
-    const { settle, isSettled, unrefTimer } = settleOnce(done, timeoutMillis, () =>
-      current?.socket.destroy(),
+    const { settle, isSettled, release } = this.inFlight.start(
+      callback,
+      timeoutMillis,
+      () => current?.socket,
+      () => current?.socket.destroy(), // its state is unknown: never reuse it
     );
-    this.inFlight.add(release);
     const request = Buffer.concat([Buffer.from(`${this.headPrefix}${body.length}\r\n\r\n`, 'latin1'), body]);
 
     const attempt = (net: NetModule, isRetry: boolean): void => {
@@ -155,10 +144,7 @@ export class PlainHttpClient {
       socket.once('error', onError);
       socket.write(request, (error) => {
         if (error || !onSent || isSettled()) return;
-        const trusted =
-          !reused ||
-          (connection.answeredAt !== undefined && Date.now() - connection.answeredAt < TRUSTED_IDLE_MS);
-        if (!trusted) return;
+        if (!isTrustedConnection(reused, connection.answeredAt)) return;
         // Sent is done: the answer must not keep the event loop busy (a callback handler's runtime
         // waits for it to empty before it answers).
         release();
@@ -166,20 +152,16 @@ export class PlainHttpClient {
       });
     };
 
-    const loaded = loadNet();
-    if (loaded instanceof Promise) {
-      loaded.then(
-        (net) => attempt(net, false),
-        (error: unknown) => settle(new OtlpHttpError(`OTLP export failed: ${String(error)}`)),
-      );
-    } else {
-      attempt(loaded, false);
-    }
+    withBuiltin<NetModule>(
+      'node:net',
+      (net) => attempt(net, false),
+      (error) => settle(new OtlpHttpError(`OTLP export failed: ${String(error)}`)),
+    );
   }
 
   /** Requests in flight stop keeping the process alive; they go on. */
   releaseInFlight(): void {
-    for (const release of this.inFlight) release();
+    this.inFlight.releaseAll();
   }
 
   /** Closes the idle connection; later requests fail. (Requests in flight are not waited for.) */

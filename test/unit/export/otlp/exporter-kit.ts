@@ -1,6 +1,8 @@
 /** What the exporter tests share: a diag logger that keeps every line, and a checked single export. */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, afterEach, before } from 'node:test';
+import { promisify } from 'node:util';
 import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -60,4 +62,37 @@ export function useExporterSuiteHooks(lines: string[], cleanups: (() => unknown)
     const leaks = lines.filter((line) => line.includes('sk_live'));
     assert.deepEqual(leaks, [], 'a header value was logged');
   });
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Exports one span from a fresh Node process with `options` for the exporter, and returns what it
+ * printed: `result <code>`, then ` shut down` when asked to shut the exporter down after. The child
+ * must end by itself: exit code 13 (its top-level await never settled) or a hang past `timeoutMs`
+ * rejects.
+ */
+export async function exportFromChild(
+  options: Record<string, unknown>,
+  { thenShutdown = false, withoutGetBuiltinModule = false, timeoutMs = 10_000 } = {},
+): Promise<string> {
+  const exporterUrl = new URL('../../../../src/export/otlp/lean-otlp-exporter.js', import.meta.url).href;
+  const fixturesUrl = new URL('./span-fixtures.js', import.meta.url).href;
+  const script = `
+    // Node < 20.16 has no process.getBuiltinModule: the exporter then imports what it needs.
+    if (${withoutGetBuiltinModule}) process.getBuiltinModule = undefined;
+    const { LeanOtlpTraceExporter } = await import(${JSON.stringify(exporterUrl)});
+    const { makeSpans } = await import(${JSON.stringify(fixturesUrl)});
+    const exporter = new LeanOtlpTraceExporter(${JSON.stringify(options)});
+    const result = await new Promise((resolve) => exporter.export(makeSpans(['from child']), resolve));
+    process.stdout.write('result ' + result.code);
+    if (${thenShutdown}) {
+      await exporter.shutdown();
+      process.stdout.write(' shut down');
+    }
+  `;
+  const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], {
+    timeout: timeoutMs,
+  });
+  return stdout;
 }

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import grpc from '@grpc/grpc-js';
 import { ExportResultCode } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -12,11 +10,9 @@ import {
   LeanOtlpTraceExporter,
 } from '../../../../src/export/otlp/lean-otlp-exporter.js';
 import { OtlpReceiver } from '../../../helpers/otlp-receiver.js';
-import { exportOnce, useExporterSuiteHooks } from './exporter-kit.js';
+import { exportFromChild, exportOnce, useExporterSuiteHooks } from './exporter-kit.js';
 import { makeSpans, makeVariedSpans } from './span-fixtures.js';
 import { TcpProxy } from './tcp-proxy.js';
-
-const execFileAsync = promisify(execFile);
 
 const SECRET = 'Bearer sk_live_never_log_this_value';
 
@@ -267,28 +263,9 @@ describe('LeanOtlpTraceExporter', () => {
 
   it('does not keep the process alive once idle, and `await shutdown()` settles', async () => {
     const collector = await receiver();
-    const exporterUrl = new URL('../../../../src/export/otlp/lean-otlp-exporter.js', import.meta.url).href;
-    const fixturesUrl = new URL('./span-fixtures.js', import.meta.url).href;
-    const child = async (thenShutdown: boolean, withoutGetBuiltinModule = false): Promise<string> => {
-      const script = `
-        // Node < 20.16 has no process.getBuiltinModule: node:http2 is then imported.
-        if (${withoutGetBuiltinModule}) process.getBuiltinModule = undefined;
-        const { LeanOtlpTraceExporter } = await import(${JSON.stringify(exporterUrl)});
-        const { makeSpans } = await import(${JSON.stringify(fixturesUrl)});
-        const exporter = new LeanOtlpTraceExporter({ url: ${JSON.stringify(collector.endpoint)}, timeoutMillis: 2000 });
-        const result = await new Promise((resolve) => exporter.export(makeSpans(['from child']), resolve));
-        process.stdout.write('result ' + result.code);
-        if (${thenShutdown}) {
-          await exporter.shutdown();
-          process.stdout.write(' shut down');
-        }
-      `;
-      // Exit code 13 (top-level await never settled) or a hang (killed by the timeout) reject.
-      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], {
-        timeout: 10_000,
-      });
-      return stdout;
-    };
+    const options = { url: collector.endpoint, timeoutMillis: 2000 };
+    const child = (thenShutdown: boolean, withoutGetBuiltinModule = false) =>
+      exportFromChild(options, { thenShutdown, withoutGetBuiltinModule });
     // Only the unref'd idle session is left after the export: the process must exit by itself.
     assert.equal(await child(false), 'result 0');
     assert.equal(await child(true), 'result 0 shut down');

@@ -3,11 +3,9 @@
  * collector's OTLP/HTTP receiver (each test scripts how it answers).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { ExportResultCode } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import {
@@ -16,10 +14,9 @@ import {
   type LeanOtlpTraceExporterOptions,
 } from '../../../../src/export/otlp/lean-otlp-exporter.js';
 import { OtlpHttpClient } from '../../../../src/export/otlp/otlp-http-client.js';
-import { exportOnce, useExporterSuiteHooks } from './exporter-kit.js';
+import { exportFromChild, exportOnce, useExporterSuiteHooks } from './exporter-kit.js';
 import { makeSpans, makeVariedSpans } from './span-fixtures.js';
 
-const execFileAsync = promisify(execFile);
 const SECRET = 'Bearer sk_live_never_log_this_http_value';
 
 const logged: string[] = [];
@@ -266,23 +263,9 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
 
   it('does not keep the process alive once idle, and `await shutdown()` settles', async () => {
     const fake = await collector();
-    const exporterUrl = new URL('../../../../src/export/otlp/lean-otlp-exporter.js', import.meta.url).href;
-    const fixturesUrl = new URL('./span-fixtures.js', import.meta.url).href;
+    const options = { protocol: 'http/protobuf', url: fake.url(), timeoutMillis: 2000 };
     for (const thenShutdown of [false, true]) {
-      const script = `
-        const { LeanOtlpTraceExporter } = await import(${JSON.stringify(exporterUrl)});
-        const { makeSpans } = await import(${JSON.stringify(fixturesUrl)});
-        const exporter = new LeanOtlpTraceExporter({ protocol: 'http/protobuf', url: ${JSON.stringify(fake.url())}, timeoutMillis: 2000 });
-        const result = await new Promise((resolve) => exporter.export(makeSpans(['from child']), resolve));
-        process.stdout.write('result ' + result.code);
-        if (${thenShutdown}) {
-          await exporter.shutdown();
-          process.stdout.write(' shut down');
-        }
-      `;
-      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], {
-        timeout: 10_000,
-      });
+      const stdout = await exportFromChild(options, { thenShutdown });
       assert.equal(stdout, thenShutdown ? 'result 0 shut down' : 'result 0');
     }
     assert.equal(fake.requests.length, 2);
@@ -314,19 +297,14 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
 
     it('once sent, a request awaiting its answer does not keep the process alive', async () => {
       const fake = await collector(() => {}); // never answers
-      const exporterUrl = new URL('../../../../src/export/otlp/lean-otlp-exporter.js', import.meta.url).href;
-      const fixturesUrl = new URL('./span-fixtures.js', import.meta.url).href;
-      const script = `
-        const { LeanOtlpTraceExporter } = await import(${JSON.stringify(exporterUrl)});
-        const { makeSpans } = await import(${JSON.stringify(fixturesUrl)});
-        const exporter = new LeanOtlpTraceExporter({ protocol: 'http/protobuf', url: ${JSON.stringify(fake.url())}, timeoutMillis: 8000, settleWhenSent: true });
-        const result = await new Promise((resolve) => exporter.export(makeSpans(['sent']), resolve));
-        process.stdout.write('result ' + result.code);
-      `;
+      const options = {
+        protocol: 'http/protobuf',
+        url: fake.url(),
+        timeoutMillis: 8000,
+        settleWhenSent: true,
+      };
       const started = performance.now();
-      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], {
-        timeout: 7000,
-      });
+      const stdout = await exportFromChild(options, { timeoutMs: 7000 });
       assert.equal(stdout, 'result 0');
       assert.ok(performance.now() - started < 5000, 'the process waited for the answer');
       assert.equal(fake.requests.length, 1);

@@ -3,7 +3,9 @@
  * collector restarting on the same port), which counts client connections (to see session reuse),
  * and which can make open connections silently stale (what a client finds after a Lambda thaw).
  */
+
 import net from 'node:net';
+import { joinSockets } from '../../../helpers/tcp-pipe.js';
 
 interface Pair {
   client: net.Socket;
@@ -73,16 +75,6 @@ export class TcpProxy {
     const upstream = net.connect(this.targetPort, '127.0.0.1');
     const pair: Pair = { client, upstream };
     this.pairs.add(pair);
-    const drop = (): void => {
-      if (!this.pairs.delete(pair)) return;
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', drop);
-    upstream.on('error', drop);
-    client.on('close', drop);
-    upstream.on('close', drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    joinSockets(client, upstream, () => this.pairs.delete(pair));
   }
 }
