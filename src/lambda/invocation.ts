@@ -92,6 +92,8 @@ export class InvocationTracer {
 export class ActiveInvocation {
   private readonly guard: DeadlineGuard;
   private finished: Promise<void> | undefined;
+  /** The flush the deadline guard started, which a late `finish` must still wait for. */
+  private deadlineFlush: Promise<void> | undefined;
 
   constructor(
     private readonly span: Span,
@@ -117,7 +119,8 @@ export class ActiveInvocation {
 
   private async endAndFlush(outcome: Outcome): Promise<void> {
     this.guard.cancel();
-    if (this.guard.fired) return; // The deadline guard already ended and flushed the span.
+    // The deadline guard already ended the span: the response still waits for its flush.
+    if (this.guard.fired) return this.deadlineFlush;
     try {
       if (outcome.ok) {
         const described = describeResult(this.description, outcome.result);
@@ -130,12 +133,14 @@ export class ActiveInvocation {
       diag.debug(`could not describe the invocation's outcome: ${String(error)}`);
     }
     this.span.end();
+    const { flushTimeoutMs } = this.options.config;
     const remaining = this.remainingMs();
-    const bound =
-      remaining === undefined
-        ? this.options.config.flushTimeoutMs
-        : Math.min(this.options.config.flushTimeoutMs, Math.max(0, remaining - RESPONSE_RESERVE_MS));
-    await this.flush(bound);
+    const left = remaining === undefined ? undefined : Math.max(0, remaining - RESPONSE_RESERVE_MS);
+    if (left !== undefined && left < flushTimeoutMs) {
+      await this.flush(left, 'the time left before the deadline');
+      return;
+    }
+    await this.flush(flushTimeoutMs, 'OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS');
   }
 
   private onDeadline(): void {
@@ -146,16 +151,20 @@ export class ActiveInvocation {
       message: `Lambda function timed out: still running ${margin} ms before its deadline`,
     });
     this.span.end();
-    void this.flush(Math.max(0, (this.remainingMs() ?? margin) - RESPONSE_RESERVE_MS));
+    this.deadlineFlush = this.flush(
+      Math.max(0, (this.remainingMs() ?? margin) - RESPONSE_RESERVE_MS),
+      'the time left before the deadline',
+    );
   }
 
-  private async flush(boundMs: number): Promise<void> {
+  /** Flushes within `boundMs`; `boundBy` names what set the bound, for the warning. */
+  private async flush(boundMs: number, boundBy: string): Promise<void> {
     const outcome = await flushWithinDeadline(this.options.flush, boundMs);
     if (outcome === 'timed-out') {
       this.options.releaseExports?.();
       this.options.health.report(
         'slow',
-        `spans not exported within ${boundMs} ms (OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS); ${exportTarget(this.options.config)}`,
+        `spans not exported within ${boundMs} ms (${boundBy}); ${exportTarget(this.options.config)}`,
       );
     }
   }

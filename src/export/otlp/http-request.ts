@@ -55,8 +55,15 @@ export interface RequestInFlight {
   /** Reports the outcome; only the first call counts. */
   settle(error: OtlpHttpError | undefined, responseBody?: Buffer): void;
   isSettled(): boolean;
+  /**
+   * The connection an attempt uses: it keeps the process alive until the request is released (a
+   * retry's new connection included), then no longer.
+   */
+  adopt(socket: { ref(): unknown; unref(): unknown }): void;
   /** The request stops keeping the process alive (it goes on). */
   release(): void;
+  /** The request was written on a trusted connection: released, and `onSent` called, once. */
+  sent(): void;
 }
 
 /** A client's requests in flight: one outcome each, a deadline each, and a way to let them go. */
@@ -65,18 +72,21 @@ export class InFlightRequests {
 
   /**
    * Starts one request: `callback` gets its outcome once, or a timeout error after `timeoutMillis`
-   * (`onTimeout` first, to drop a connection whose state is then unknown). `socketOf` gives the
-   * connection it currently uses, unref'd on release along with the deadline timer.
+   * (`onTimeout` first, to drop a connection whose state is then unknown).
    */
   start(
     callback: PostCallback,
     timeoutMillis: number,
-    socketOf: () => { unref(): unknown } | null | undefined,
     onTimeout: () => void,
+    onSent: (() => void) | undefined,
   ): RequestInFlight {
     let settled = false;
+    let released = false;
+    let reportedSent = false;
+    let socket: { ref(): unknown; unref(): unknown } | undefined;
     const release = (): void => {
-      socketOf()?.unref();
+      released = true;
+      socket?.unref();
       timer.unref();
     };
     const settle = (error: OtlpHttpError | undefined, responseBody?: Buffer): void => {
@@ -91,13 +101,47 @@ export class InFlightRequests {
       settle(new OtlpHttpError(`OTLP export timed out: no HTTP response within ${timeoutMillis} ms`));
     }, timeoutMillis);
     this.releases.add(release);
-    return { settle, isSettled: () => settled, release };
+    return {
+      settle,
+      isSettled: () => settled,
+      adopt: (next) => {
+        socket = next;
+        if (released) next.unref();
+        else next.ref();
+      },
+      release,
+      sent: () => {
+        if (reportedSent || settled || !onSent) return;
+        reportedSent = true;
+        // The answer must not keep the event loop busy now (a callback handler's runtime waits for
+        // it to empty before it answers).
+        release();
+        onSent();
+      },
+    };
   }
 
   /** Every request in flight stops keeping the process alive; they go on. */
   releaseAll(): void {
     for (const release of this.releases) release();
   }
+}
+
+/** Any failure as an {@link OtlpHttpError}. */
+export function asHttpError(error: unknown): OtlpHttpError {
+  if (error instanceof OtlpHttpError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new OtlpHttpError(`OTLP export failed: ${message}`, { cause: error });
+}
+
+/** A connection that failed or closed, before or during the answer. */
+export function connectionError(error: Error, gotResponse: boolean): OtlpHttpError {
+  return new OtlpHttpError(
+    `OTLP export failed${gotResponse ? '' : ' before any response'}: ${error.message}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 /**

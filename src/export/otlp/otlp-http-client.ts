@@ -11,6 +11,8 @@ import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import {
+  asHttpError,
+  connectionError,
   InFlightRequests,
   isTrustedConnection,
   MAX_RESPONSE_BYTES,
@@ -82,11 +84,11 @@ export class OtlpHttpClient {
    */
   post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
     let request: ClientRequest | undefined;
-    const { settle, isSettled, release } = this.inFlight.start(
+    const { settle, isSettled, adopt, sent } = this.inFlight.start(
       callback,
       timeoutMillis,
-      () => request?.socket,
       () => request?.destroy(),
+      onSent,
     );
 
     const attempt = (module: HttpModule, isRetry: boolean): void => {
@@ -109,6 +111,7 @@ export class OtlpHttpClient {
         return;
       }
       const current = request;
+      current.once('socket', adopt);
       current.on('response', (response) => {
         gotResponse = true;
         if (response.socket) this.lastAnswered.set(response.socket, Date.now());
@@ -117,12 +120,8 @@ export class OtlpHttpClient {
       if (onSent) {
         // 'finish': the last byte was written to the socket, which implies it connected.
         current.once('finish', () => {
-          if (isSettled() || !current.socket || current.socket.connecting) return;
-          if (!isTrustedConnection(current.reusedSocket, this.lastAnswered.get(current.socket))) return;
-          // Sent is done: the answer must not keep the event loop busy (a callback handler's runtime
-          // waits for it to empty before it answers).
-          release();
-          onSent();
+          if (!current.socket || current.socket.connecting) return;
+          if (isTrustedConnection(current.reusedSocket, this.lastAnswered.get(current.socket))) sent();
         });
       }
       current.on('error', (error) => {
@@ -132,14 +131,7 @@ export class OtlpHttpClient {
           attempt(module, true);
           return;
         }
-        settle(
-          new OtlpHttpError(
-            `OTLP export failed${gotResponse ? '' : ' before any response'}: ${error.message}`,
-            {
-              cause: error,
-            },
-          ),
-        );
+        settle(connectionError(error, gotResponse));
       });
       current.end(body);
     };
@@ -189,10 +181,4 @@ function readResponse(response: IncomingMessage, done: PostCallback): void {
       undefined,
     );
   });
-}
-
-function asHttpError(error: unknown): OtlpHttpError {
-  if (error instanceof OtlpHttpError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new OtlpHttpError(`OTLP export failed: ${message}`, { cause: error });
 }

@@ -12,6 +12,8 @@
 import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import {
+  asHttpError,
+  connectionError,
   InFlightRequests,
   isTrustedConnection,
   OtlpHttpError,
@@ -72,15 +74,16 @@ export class PlainHttpClient {
   /** As `OtlpHttpClient.post`: one outcome per call, `onSent` once written on a trusted connection. */
   post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
     let current: Connection | undefined;
-    const { settle, isSettled, release } = this.inFlight.start(
+    const { settle, isSettled, adopt, sent } = this.inFlight.start(
       callback,
       timeoutMillis,
-      () => current?.socket,
       () => current?.socket.destroy(), // its state is unknown: never reuse it
+      onSent,
     );
     const request = Buffer.concat([Buffer.from(`${this.headPrefix}${body.length}\r\n\r\n`, 'latin1'), body]);
 
     const attempt = (net: NetModule, isRetry: boolean): void => {
+      if (isSettled()) return;
       if (this.closed) {
         settle(new OtlpHttpError('OTLP exporter is shut down'));
         return;
@@ -91,7 +94,7 @@ export class PlainHttpClient {
       connection.detachIdle?.();
       current = connection;
       const { socket } = connection;
-      socket.ref();
+      adopt(socket);
       const parser = new Http1ResponseParser();
       const finish = (outcome: Http1Response | Error): void => {
         socket.removeListener('data', onData);
@@ -107,12 +110,7 @@ export class PlainHttpClient {
             attempt(net, true);
             return;
           }
-          settle(
-            new OtlpHttpError(
-              `OTLP export failed${parser.started ? '' : ' before any response'}: ${outcome.message}`,
-              { cause: outcome },
-            ),
-          );
+          settle(connectionError(outcome, parser.started));
           return;
         }
         connection.answeredAt = Date.now();
@@ -143,19 +141,14 @@ export class PlainHttpClient {
       socket.once('close', onClose);
       socket.once('error', onError);
       socket.write(request, (error) => {
-        if (error || !onSent || isSettled()) return;
-        if (!isTrustedConnection(reused, connection.answeredAt)) return;
-        // Sent is done: the answer must not keep the event loop busy (a callback handler's runtime
-        // waits for it to empty before it answers).
-        release();
-        onSent();
+        if (!error && isTrustedConnection(reused, connection.answeredAt)) sent();
       });
     };
 
     withBuiltin<NetModule>(
       'node:net',
       (net) => attempt(net, false),
-      (error) => settle(new OtlpHttpError(`OTLP export failed: ${String(error)}`)),
+      (error) => settle(asHttpError(error)),
     );
   }
 

@@ -152,4 +152,17 @@ describe('wrapHandler', () => {
     const handler = Object.assign(async () => 1, { [marker]: 'response' });
     assert.equal((wrapHandler(handler, tracer) as unknown as Record<symbol, unknown>)[marker], 'response');
   });
+
+  test('a handler that returns after the deadline guard fired still waits for that flush', async () => {
+    // 1200 ms left and the default 500 ms margin: the guard fires at 700 ms, its flush takes 200 ms.
+    const { tracer, state } = setup(200);
+    const deadline = Date.now() + 1200;
+    const context = { ...lambdaContext(), getRemainingTimeInMillis: () => deadline - Date.now() };
+    const wrapped = wrapHandler(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 750)); // returns just after the guard
+      return 'late';
+    }, tracer);
+    assert.equal(await wrapped({}, context), 'late');
+    assert.equal(state.flushed, 1, "the response went out before the deadline guard's flush ended");
+  });
 });

@@ -14,6 +14,7 @@ import {
   type LeanOtlpTraceExporterOptions,
 } from '../../../../src/export/otlp/lean-otlp-exporter.js';
 import { OtlpHttpClient } from '../../../../src/export/otlp/otlp-http-client.js';
+import { PlainHttpClient } from '../../../../src/export/otlp/plain-http-client.js';
 import { exportFromChild, exportOnce, useExporterSuiteHooks } from './exporter-kit.js';
 import { makeSpans, makeVariedSpans } from './span-fixtures.js';
 
@@ -341,15 +342,15 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
   });
 
   describe('the node:http client (https endpoints; driven here over http)', () => {
-    const post = (client: OtlpHttpClient, body: Buffer) =>
-      new Promise<{ error: Error | undefined; sentFirst: boolean }>((resolve) => {
-        let sent = false;
+    const post = (client: OtlpHttpClient | PlainHttpClient, body: Buffer) =>
+      new Promise<{ error: Error | undefined; sentFirst: boolean; sentCount: number }>((resolve) => {
+        let sentCount = 0;
         client.post(
           body,
           2000,
-          (error) => resolve({ error, sentFirst: sent }),
+          (error) => resolve({ error, sentFirst: sentCount > 0, sentCount }),
           () => {
-            sent = true;
+            sentCount++;
           },
         );
       });
@@ -373,6 +374,7 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
         const outcome = await post(client, Buffer.from(`body ${i}`));
         assert.equal(outcome.error, undefined);
         assert.equal(outcome.sentFirst, true, 'onSent comes before the answer');
+        assert.equal(outcome.sentCount, 1, 'onSent once, a retry included');
       }
       assert.deepEqual(
         fake.requests.map((r) => [r.connection, r.body.toString(), r.headers['x-tenant']]),
@@ -383,6 +385,21 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
           [2, 'body 2', 'blue'],
         ],
       );
+    });
+
+    it('the plain client too: onSent once per request, a retry included', async () => {
+      const fake = await collector((request, response, socket) => {
+        if (request.onConnection > 2) socket.resetAndDestroy();
+        else ok(request, response, socket);
+      });
+      const client = new PlainHttpClient({ url: new URL(fake.url()), headers: {}, userAgent: 'ua' });
+      cleanups.push(() => client.close());
+      for (let i = 0; i < 3; i++) {
+        const outcome = await post(client, Buffer.from(`body ${i}`));
+        assert.equal(outcome.error, undefined);
+        assert.equal(outcome.sentCount, 1);
+      }
+      assert.equal(fake.connections, 2, 'the third request was retried on a new connection');
     });
 
     it('names the status and the collector message of an error answer', async () => {
