@@ -1,6 +1,6 @@
 /**
- * Everything the benchmark's setups export to, in one place: the OTLP/gRPC receiver of the tests (this
- * layer), an OTLP/HTTP receiver (the peers' default protocol, http/protobuf) and a UDP socket standing
+ * Everything the benchmark's setups export to, in one place: the tests' OTLP receiver, for gRPC (this
+ * layer with `grpc`), an OTLP/HTTP receiver (this layer's and the peers' default, http/protobuf) and a UDP socket standing
  * in for the X-Ray daemon (this layer's `xray` exporter, ADOT's Lambda default, the X-Ray SDK).
  *
  * Spans are stamped when {@link SpanSinks.collect} runs, not when the bytes arrive: the runner collects

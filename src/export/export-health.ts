@@ -8,7 +8,7 @@ export class ExportHealth {
   private readonly warned = new Set<string>();
 
   /** Reports a problem; the first of each kind is a warning, the rest are debug lines. */
-  report(kind: 'failed' | 'slow', message: string): void {
+  report(kind: 'failed' | 'slow' | 'late', message: string): void {
     if (this.warned.has(kind)) {
       diag.debug(message);
       return;

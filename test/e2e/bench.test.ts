@@ -25,7 +25,13 @@ test('npm run bench -- --short runs every available setup and writes the table a
     );
     assert.equal(code, 0, `bench exited with ${code}:\n${stderr}\n${stdout}`);
     assert.match(stdout, /^\| no tracing \| \d/m, stdout);
-    assert.match(stdout, /^\| otel-lambda-xray \(OTLP\/gRPC\) \| \d/m, stdout);
+    for (const row of ['OTLP/HTTP, default', 'OTLP/gRPC', 'daemon UDP']) {
+      assert.match(
+        stdout,
+        new RegExp(`^\\| otel-lambda-xray \\(${row.replace('/', '\\/')}\\) \\| \\d`, 'm'),
+        stdout,
+      );
+    }
     const markdown = readFileSync(path.join(out, 'results.md'), 'utf8');
     assert.match(markdown, /### No-op handler/);
     assert.match(markdown, /CPU\(s\)/);

@@ -47,3 +47,20 @@ test('the bundle carries only the semantic conventions the instrumentations read
     assert.ok(!bundle.includes(unused), `the bundle holds the whole semantic conventions index (${unused})`);
   }
 });
+
+test('otel-handler points _HANDLER at the layer unless OTEL_SDK_DISABLED is true, in any case', () => {
+  const handlerSeen = (extra: Record<string, string>) => {
+    const output = execFileSync(
+      path.join(LAYER_DIR, 'otel-handler'),
+      ['/bin/sh', '-c', 'printf "%s|%s" "$_HANDLER" "$OTEL_LAMBDA_XRAY_ORIGINAL_HANDLER"'],
+      { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', _HANDLER: 'index.handler', ...extra } },
+    );
+    return output;
+  };
+  const entry = path.join(LAYER_DIR, 'otel-lambda-xray/handler.handler');
+  assert.equal(handlerSeen({}), `${entry}|index.handler`);
+  assert.equal(handlerSeen({ OTEL_SDK_DISABLED: 'false' }), `${entry}|index.handler`);
+  for (const value of ['true', 'TRUE', 'True']) {
+    assert.equal(handlerSeen({ OTEL_SDK_DISABLED: value }), 'index.handler|', value);
+  }
+});

@@ -284,7 +284,7 @@ export function defineLayerSuite(runtime: RuntimeName): void {
     });
 
     for (const protocol of ['http/protobuf', 'grpc']) {
-      test(`no collector listening (${protocol}): the invocation returns within the flush bound, one warning`, async () => {
+      test(`no collector listening (${protocol}): connections refused, the invocation goes on at once, one warning`, async () => {
         const fn = await startFunction({
           runtime,
           fixture: 'cjs',
@@ -324,8 +324,8 @@ export function defineLayerSuite(runtime: RuntimeName): void {
           for (let i = 0; i < 2; i++) {
             const result = await fn.invoke({}, { traceHeader: traceHeader(true).header });
             assert.equal(result.status, 'success', fn.output());
-            // The bound is 300 ms; well under the 3 s function timeout even on a loaded machine.
-            assert.ok(result.durationMs < 2000, `invocation took ${result.durationMs} ms`);
+            // The bound is 300 ms; without it the export timeout (2 s) would be waited for.
+            assert.ok(result.durationMs < 1000, `invocation took ${result.durationMs} ms`);
           }
           assert.ok(hanging.exportCount >= 1, 'the exporter never reached the collector');
           assert.ok(

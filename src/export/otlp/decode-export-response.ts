@@ -5,6 +5,8 @@
  * later do not break it.
  */
 
+import { GRPC_MESSAGE_PREFIX_BYTES } from './grpc-http2-client.js';
+
 /** What a collector reported as partially accepted. */
 export interface PartialSuccess {
   rejectedSpans: number;
@@ -19,9 +21,11 @@ export interface PartialSuccess {
  */
 export function readPartialSuccess(body: Uint8Array): PartialSuccess | undefined {
   // gRPC message prefix: 1 byte compressed flag, 4 bytes big-endian length.
-  if (body.length < 5 || body[0] !== 0) return undefined;
+  if (body.length < GRPC_MESSAGE_PREFIX_BYTES || body[0] !== 0) return undefined;
   const length = ((body[1] << 24) | (body[2] << 16) | (body[3] << 8) | body[4]) >>> 0;
-  return readPartialSuccessMessage(body.subarray(5, 5 + length));
+  return readPartialSuccessMessage(
+    body.subarray(GRPC_MESSAGE_PREFIX_BYTES, GRPC_MESSAGE_PREFIX_BYTES + length),
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import { diag } from '@opentelemetry/api';
 import type { ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { OtlpProtocol } from '../../config/load-config.js';
+import { ExportHealth } from '../export-health.js';
 import {
   type PartialSuccess,
   readPartialSuccess,
@@ -106,7 +107,7 @@ class HttpTransport implements OtlpTransport {
   /** Cleartext endpoints (the collector extension) get the lean client, TLS ones `node:https`. */
   private readonly client: OtlpHttpClient | PlainHttpClient;
   /** Failures learnt after an export was reported sent: one warning, then debug lines. */
-  private readonly lateFailures = new OnceWarning();
+  private readonly lateFailures = new ExportHealth();
 
   constructor(
     url: string,
@@ -145,8 +146,12 @@ class HttpTransport implements OtlpTransport {
           return;
         }
         // Already reported as sent: the collector's verdict came afterwards.
-        if (error) this.lateFailures.report(`${this.label} exporter: ${error.message}`);
-        else if (partial) this.lateFailures.report(describePartialSuccess(this.label, partial));
+        if (error)
+          this.lateFailures.report(
+            'late',
+            `${this.label} exporter, reported after the export was sent: ${error.message}`,
+          );
+        else if (partial) this.lateFailures.report('late', describePartialSuccess(this.label, partial));
       },
       () => report(undefined, undefined),
     );
@@ -279,18 +284,4 @@ function failed(error: Error): ExportResult {
 
 function describePartialSuccess(label: string, partial: PartialSuccess): string {
   return `${label} exporter: collector rejected ${partial.rejectedSpans} span(s)${partial.errorMessage ? `: ${partial.errorMessage}` : ''}`;
-}
-
-/** The first message a warning, the rest debug lines: a collector that is down must not flood the log. */
-class OnceWarning {
-  private warned = false;
-
-  report(message: string): void {
-    if (this.warned) {
-      diag.debug(message);
-      return;
-    }
-    this.warned = true;
-    diag.warn(`${message} (reported after the export was sent; further ones are logged at debug level)`);
-  }
 }

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { banner } from '../../../src/cli/local-command.js';
-import { LocalView } from '../../../src/cli/local-view/local-view.js';
+import { DEFAULT_PORTS, LocalView } from '../../../src/cli/local-view/local-view.js';
 import { MAX_OTLP_REQUEST_BYTES } from '../../../src/cli/local-view/otlp-limits.js';
 import { LAMBDA_CONTEXT, makeTracing } from '../xray/helpers.js';
 
@@ -190,4 +190,8 @@ test('a taken OTLP/HTTP port fails the start with EADDRINUSE and that port', asy
   } finally {
     blocker.close();
   }
+});
+
+test('the default ports are the ones the README and the collector use', () => {
+  assert.deepEqual(DEFAULT_PORTS, { udp: 2000, otlp: 4317, otlpHttp: 4318, web: 2001 });
 });

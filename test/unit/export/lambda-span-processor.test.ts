@@ -100,10 +100,11 @@ describe('LambdaSpanProcessor', () => {
 
   it('keeps at most maxQueuedSpans and skips unsampled spans', async () => {
     const kit = processorWith(success, 2);
-    kit.end(['1', '2', '3']);
+    // The unsampled span comes first, while there is room: only the sampled flag can keep it out.
     const [unsampled] = makeSpans(['unsampled']);
     const context = unsampled.spanContext();
     kit.processor.onEnd({ ...unsampled, spanContext: () => ({ ...context, traceFlags: 0 }) } as ReadableSpan);
+    kit.end(['1', '2', '3']);
     await kit.processor.forceFlush();
     assert.deepEqual(
       kit.exported.map((batch) => batch.map((s) => s.name)),

@@ -132,10 +132,8 @@ test('with no daemon listening, export calls back promptly and never throws', as
     const started = performance.now();
     const result = await exportSpans(exporter, spans);
     const elapsed = performance.now() - started;
-    assert.ok(
-      result.code === ExportResultCode.SUCCESS || result.code === ExportResultCode.FAILED,
-      `round ${round}: ${result.code}`,
-    );
+    // Refused datagrams are counted, not failures: no daemon is not the function's problem.
+    assert.equal(result.code, ExportResultCode.SUCCESS, `round ${round}`);
     assert.ok(elapsed < 500, `round ${round} took ${elapsed} ms`);
   }
   await exporter.forceFlush();
@@ -171,7 +169,7 @@ test('the socket never keeps the process alive', async () => {
     timeout: 10_000,
   });
   assert.equal(stdout, 'exported 0');
-  assert.ok(performance.now() - started < 10_000);
+  assert.ok(performance.now() - started < 5000, 'the process was kept alive after the export');
 });
 
 /** Exports and tells whether the exporter called back before `export` returned. */
