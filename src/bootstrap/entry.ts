@@ -3,7 +3,12 @@ import { LAMBDA } from '../config/env-vars.js';
 import { loadConfig } from '../config/load-config.js';
 import { enableInstrumentations } from '../instrumentations/enable.js';
 import { registerEsmHook } from '../instrumentations/esm-hook.js';
-import { isEsmHandler, loadUserHandler, locateHandler } from '../lambda/load-user-handler.js';
+import {
+  type HandlerLocation,
+  isEsmHandler,
+  loadUserHandler,
+  locateHandler,
+} from '../lambda/load-user-handler.js';
 import { type LambdaHandler, wrapHandler } from '../lambda/wrap-handler.js';
 import { createPrefixedLogger } from './diag-logger.js';
 import { startTracing } from './start-tracing.js';
@@ -31,6 +36,8 @@ export async function loadWrappedHandler(
   // again when they start, and must load the wrapped handler too.
 
   let wrap: ((handler: LambdaHandler) => LambdaHandler) | undefined;
+  // Found once: the ESM check needs it before the handler loads, and the load reuses it.
+  let location: HandlerLocation | undefined;
   try {
     diag.setLogger(createPrefixedLogger(), { logLevel: config.logLevel, suppressOverrideMessage: true });
     for (const warning of warnings) diag.warn(warning);
@@ -41,13 +48,14 @@ export async function loadWrappedHandler(
       wrap = (handler) => wrapHandler(handler, invocations);
       // Instrumentations must be in place before the handler's module loads its libraries.
       const modules = await enableInstrumentations(config, provider, { taskRoot, nodePath: env.NODE_PATH });
-      if (isEsmHandler(locateHandler(taskRoot, handlerString))) await registerEsmHook(modules);
+      location = locateHandler(taskRoot, handlerString);
+      if (isEsmHandler(location)) await registerEsmHook(modules);
     }
   } catch (error) {
     diag.error(`tracing could not start, the function runs untraced: ${describe(error)}`);
   }
 
-  const handler = await loadUserHandler(taskRoot, handlerString);
+  const handler = await loadUserHandler(taskRoot, handlerString, location);
   if (wrap === undefined) return handler;
   if ((handler as unknown as Record<symbol, unknown>)[STREAMING] !== undefined) {
     diag.info('response-streaming handlers are not traced yet: the function runs untraced');

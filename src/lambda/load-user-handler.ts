@@ -22,10 +22,14 @@ const EXTENSIONS = ['', '.js', '.mjs', '.cjs'];
  * way the Lambda runtime client does: same file lookup order, `import()` for every module (CommonJS
  * and ESM alike), then a `require` resolution for handlers that live in `node_modules`.
  * Errors from the user's module (syntax, missing import) propagate unchanged for the runtime to
- * classify, exactly as when it loads the module itself.
+ * classify, exactly as when it loads the module itself. `location`, when the caller has already
+ * looked the handler up, saves doing it again.
  */
-export async function loadUserHandler(taskRoot: string, handlerString: string): Promise<LambdaHandler> {
-  const location = locateHandler(taskRoot, handlerString);
+export async function loadUserHandler(
+  taskRoot: string,
+  handlerString: string,
+  location: HandlerLocation = locateHandler(taskRoot, handlerString),
+): Promise<LambdaHandler> {
   const module =
     location.file !== undefined ? await import(location.file) : requireFromTaskRoot(taskRoot, location);
 
