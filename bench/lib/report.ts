@@ -164,7 +164,9 @@ export function resultsMarkdown(
       'Cold start runs from process spawn to the end of the first invocation (the process frozen again), so it includes any export ' +
       'made before the freeze; warm figures are measured the same way around each invocation with `performance.now()`. ' +
       'RSS is VmRSS of the frozen process after the last invocation. "before freeze" is the share of spans that had arrived when ' +
-      'the process was frozen after their invocation; "in Lambda trace" is the share of invocations whose spans all carry the Root of Lambda\'s trace header.',
+      'the process was frozen after their invocation; "in Lambda trace" is the share of invocations whose spans all carry the Root of Lambda\'s trace header. ' +
+      'The receivers (OTLP/HTTP, OTLP/gRPC, a UDP socket for the X-Ray daemon) run in a process of their own, as the collector ' +
+      'extension and the daemon do on Lambda: receiving spans does not delay the Runtime API that times the invocation.',
     '',
     `Reproduce with \`npm run bench\` (\`-- --rounds ${info.rounds} --warm ${info.warm} --runtime ${info.runtime} --memory ${info.memoryMb}\`); ` +
       'the chart is `results.svg`.',

@@ -217,7 +217,7 @@ export class RuntimeApiEmulator {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '';
-    if (req.method === 'GET' && url === `${PREFIX}/invocation/next`) return this.onNext(req, res);
+    if (req.method === 'GET' && url === `${PREFIX}/invocation/next`) return this.onNext(res);
     const body = await readBody(req);
     if (req.method === 'POST' && url === `${PREFIX}/init/error`) return this.onInitError(req, res, body);
     const match = req.method === 'POST' ? INVOCATION_PATH.exec(url) : null;
@@ -225,11 +225,12 @@ export class RuntimeApiEmulator {
     reply(res, 404, { errorType: 'NotFound', errorMessage: `${req.method} ${url}` });
   }
 
-  private onNext(req: IncomingMessage, res: ServerResponse): void {
+  private onNext(res: ServerResponse): void {
     this.pendingNext?.destroy();
     this.pendingNext = res;
-    // A runtime killed mid-poll must not receive the next event.
-    req.socket.once('close', () => {
+    // A runtime killed mid-poll must not receive the next event. (On the response, not the kept-alive
+    // socket: one listener per poll would pile up on a socket that serves every invocation.)
+    res.once('close', () => {
       if (this.pendingNext === res) this.pendingNext = undefined;
     });
     if (this.queue.length > 0) {
