@@ -46,7 +46,7 @@ export function startTracing(config: Readonly<Config>): TracingRuntime {
   if (!widenApiCompatibility()) diag.debug('OpenTelemetry API globals not found; manual spans may be no-ops');
   const invocations = new InvocationTracer({
     tracer: provider.getTracer(DISTRO_NAME, DISTRO_VERSION),
-    flush: () => processor.forceFlush(),
+    flush: () => processor.flushNow(),
     releaseExports: () => processor.releaseInFlight(),
     config,
     health,

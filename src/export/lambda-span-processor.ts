@@ -49,14 +49,25 @@ export class LambdaSpanProcessor implements SpanProcessor {
 
   /** Exports everything queued so far; resolves when that export (and any still running) ended. */
   forceFlush(): Promise<void> {
+    return this.flushNow() ?? Promise.resolve();
+  }
+
+  /**
+   * As {@link forceFlush}, but `undefined` when no export is left running once it returns: the
+   * exporters call back at once when their bytes were handed over (see `Flush`), and the response
+   * then waits for no promise.
+   */
+  flushNow(): Promise<void> | undefined {
     if (this.droppedSpans > 0) {
       diag.debug(`dropped ${this.droppedSpans} spans: more than ${this.config.maxQueuedSpans} were queued`);
       this.droppedSpans = 0;
     }
     const batch = this.queue;
-    this.queue = [];
-    if (batch.length > 0) this.exportBatch(batch);
-    if (this.pending.size === 0) return Promise.resolve();
+    if (batch.length > 0) {
+      this.queue = [];
+      this.exportBatch(batch);
+    }
+    if (this.pending.size === 0) return undefined;
     if (this.pending.size === 1) return this.pending.values().next().value as Promise<void>;
     return Promise.all(this.pending).then(() => undefined);
   }
@@ -73,26 +84,23 @@ export class LambdaSpanProcessor implements SpanProcessor {
   }
 
   /**
-   * Exports one batch, in `pending` until the exporter calls back; the promise settles then and
-   * never rejects. Written without async/await: every promise step is a turn the invocation's
-   * response waits for.
+   * Exports one batch. An export that calls back before `export` returns leaves nothing behind;
+   * otherwise it is in `pending` until it does, as a promise that settles then and never rejects.
+   * Written without async/await: every promise step is a turn the invocation's response waits for.
    */
   private exportBatch(batch: ReadableSpan[]): void {
-    let resolveWork!: () => void;
-    const work = new Promise<void>((resolve) => {
-      resolveWork = resolve;
-    });
+    let work: Promise<void> | undefined;
+    let resolveWork: (() => void) | undefined;
     let settled = false;
     const done = (failure?: string): void => {
       if (settled) return;
       settled = true;
-      this.pending.delete(work);
+      if (work !== undefined) this.pending.delete(work);
       if (failure !== undefined) {
         this.config.health.report('failed', `could not export ${batch.length} spans: ${failure}`);
       }
-      resolveWork();
+      resolveWork?.();
     };
-    this.pending.add(work);
     try {
       this.exporter ??= this.config.createExporter();
       const exporter = this.exporter;
@@ -105,6 +113,12 @@ export class LambdaSpanProcessor implements SpanProcessor {
       );
     } catch (error) {
       done(String(error));
+    }
+    if (!settled) {
+      work = new Promise<void>((resolve) => {
+        resolveWork = resolve;
+      });
+      this.pending.add(work);
     }
   }
 }

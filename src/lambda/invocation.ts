@@ -11,7 +11,7 @@ import type { Config } from '../config/load-config.js';
 import type { ExportHealth } from '../export/export-health.js';
 import { messageLinks } from '../propagation/message-links.js';
 import { DeadlineGuard } from './deadline-guard.js';
-import { flushWithinDeadline } from './flush.js';
+import { type Flush, type FlushOutcome, flushWithinDeadline } from './flush.js';
 import { type ArnAttributes, arnAttributes } from './function-resource.js';
 import { selectInvocationParent } from './incoming-context.js';
 import { lambdaTraceHeader, parentFromTraceHeader, type TraceableLambdaContext } from './parent-context.js';
@@ -20,8 +20,8 @@ import { describeInvocation, describeResult, type InvocationDescription } from '
 /** What the invocation tracer needs from the bootstrap. */
 export interface InvocationTracerConfig {
   readonly tracer: Tracer;
-  /** Exports every span ended so far. */
-  readonly flush: () => Promise<void>;
+  /** Exports every span ended so far (`undefined`: all handed over already, see {@link Flush}). */
+  readonly flush: Flush;
   /**
    * Called when a flush gave up at its bound: exports still in flight must then stop keeping the
    * event loop busy (a callback handler's runtime answers only once it is empty). They go on, and
@@ -39,6 +39,9 @@ export type Outcome =
 
 // Leave the runtime a little time to post the response after the flush gave up.
 const RESPONSE_RESERVE_MS = 50;
+
+/** What `finish` returns when there is nothing left to wait for. */
+const FINISHED: Promise<void> = Promise.resolve();
 
 /** Starts one span per invocation and ends and flushes it before the response leaves. */
 export class InvocationTracer {
@@ -72,9 +75,12 @@ export class InvocationTracer {
     }
     const span = this.options.tracer.startSpan(
       description.spanName ?? config.lambda.functionName,
-      { kind: description.kind, attributes, links: [...links, ...messageLinks(event, description.source)] },
+      { kind: description.kind, links: [...links, ...messageLinks(event, description.source)] },
       parent,
     );
+    // Set here, not passed to startSpan, which copies and checks them twice more for the sampler:
+    // the samplers this layer offers (OTEL_TRACES_SAMPLER) decide on the parent and trace ID alone.
+    span.setAttributes(attributes);
     return new ActiveInvocation(span, trace.setSpan(parent, span), description, lambdaContext, this.options);
   }
 
@@ -117,10 +123,11 @@ export class ActiveInvocation {
     return this.finished;
   }
 
-  private async endAndFlush(outcome: Outcome): Promise<void> {
+  /** Not `async`: when the export is handed over at once, the response waits for no extra turn. */
+  private endAndFlush(outcome: Outcome): Promise<void> {
     this.guard.cancel();
     // The deadline guard already ended the span: the response still waits for its flush.
-    if (this.guard.fired) return this.deadlineFlush;
+    if (this.guard.fired) return this.deadlineFlush ?? FINISHED;
     try {
       if (outcome.ok) {
         const described = describeResult(this.description, outcome.result);
@@ -132,15 +139,25 @@ export class ActiveInvocation {
     } catch (error) {
       diag.debug(`could not describe the invocation's outcome: ${String(error)}`);
     }
-    this.span.end();
-    const { flushTimeoutMs } = this.options.config;
-    const remaining = this.remainingMs();
-    const left = remaining === undefined ? undefined : Math.max(0, remaining - RESPONSE_RESERVE_MS);
-    if (left !== undefined && left < flushTimeoutMs) {
-      await this.flush(left, 'the time left before the deadline');
-      return;
+    try {
+      this.span.end();
+    } catch (error) {
+      // A span processor that throws must not turn the handler's result into an error, nor keep
+      // the spans already queued from leaving.
+      diag.debug(`could not end the invocation span: ${String(error)}`);
     }
-    await this.flush(flushTimeoutMs, 'OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS');
+    try {
+      const { flushTimeoutMs } = this.options.config;
+      const remaining = this.remainingMs();
+      const left = remaining === undefined ? undefined : Math.max(0, remaining - RESPONSE_RESERVE_MS);
+      if (left !== undefined && left < flushTimeoutMs) {
+        return this.flush(left, 'the time left before the deadline');
+      }
+      return this.flush(flushTimeoutMs, 'OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS');
+    } catch (error) {
+      diag.debug(`could not export the invocation's spans: ${String(error)}`);
+      return FINISHED;
+    }
   }
 
   private onDeadline(): void {
@@ -157,9 +174,17 @@ export class ActiveInvocation {
     );
   }
 
-  /** Flushes within `boundMs`; `boundBy` names what set the bound, for the warning. */
-  private async flush(boundMs: number, boundBy: string): Promise<void> {
-    const outcome = await flushWithinDeadline(this.options.flush, boundMs);
+  /** Flushes within `boundMs`; `boundBy` names what set the bound, for the warning. Never rejects. */
+  private flush(boundMs: number, boundBy: string): Promise<void> {
+    const outcome = flushWithinDeadline(this.options.flush, boundMs);
+    if (typeof outcome === 'string') {
+      this.afterFlush(outcome, boundMs, boundBy);
+      return FINISHED;
+    }
+    return outcome.then((settled) => this.afterFlush(settled, boundMs, boundBy));
+  }
+
+  private afterFlush(outcome: FlushOutcome, boundMs: number, boundBy: string): void {
     if (outcome === 'timed-out') {
       this.options.releaseExports?.();
       this.options.health.report(

@@ -140,9 +140,14 @@ export class PlainHttpClient {
       socket.once('end', onEnd);
       socket.once('close', onClose);
       socket.once('error', onError);
+      const trusted = isTrustedConnection(reused, connection.answeredAt);
       socket.write(request, (error) => {
-        if (!error && isTrustedConnection(reused, connection.answeredAt)) sent();
+        if (!error && trusted) sent();
       });
+      // Nothing left in the stream's buffer: the kernel took the whole request inside write() (the
+      // usual case on a connection to localhost). Sent now, not on the callback's later turn, which
+      // the invocation's response would wait for.
+      if (trusted && socket.writableLength === 0) sent();
     };
 
     withBuiltin<NetModule>(

@@ -80,6 +80,31 @@ describe('LambdaSpanProcessor', () => {
     assert.equal(bothDone, true);
   });
 
+  it('flushNow: nothing left to wait for when the exporter called back at once, else a promise', async () => {
+    const kit = processorWith(success);
+    assert.equal(kit.processor.flushNow(), undefined, 'nothing queued');
+    kit.end(['a']);
+    assert.equal(kit.processor.flushNow(), undefined, 'exported and called back before returning');
+    assert.equal(kit.exported.length, 1);
+
+    const answers: (() => void)[] = [];
+    const later = processorWith((_spans, done) =>
+      answers.push(() => done({ code: ExportResultCode.SUCCESS })),
+    );
+    later.end(['b']);
+    const pending = later.processor.flushNow();
+    assert.ok(pending instanceof Promise, 'an export still running must be waited for');
+    let settled = false;
+    void pending.then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false);
+    answers[0]?.();
+    await pending;
+    assert.equal(later.processor.flushNow(), undefined, 'nothing left once it called back');
+  });
+
   it('reports a failed export and a throwing exporter, and never rejects', async () => {
     const failing = processorWith((_spans, done) =>
       done({ code: ExportResultCode.FAILED, error: new Error('collector said no') }),

@@ -17,4 +17,18 @@ describe('flushWithinDeadline', () => {
     const elapsed = performance.now() - started;
     assert.ok(elapsed >= 45 && elapsed < 1000, `${elapsed} ms`);
   });
+
+  it('answers at once, with no promise, when the flush had nothing left running', () => {
+    assert.equal(
+      flushWithinDeadline(() => undefined, 1000),
+      'flushed',
+    );
+    assert.equal(
+      flushWithinDeadline(() => {
+        throw new Error('sync');
+      }, 1000),
+      'failed',
+    );
+    assert.ok(flushWithinDeadline(() => Promise.resolve(), 1000) instanceof Promise);
+  });
 });

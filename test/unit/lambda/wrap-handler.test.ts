@@ -45,6 +45,46 @@ describe('wrapHandler', () => {
     assert.equal(wrapHandler(async () => 1, tracer).length, 0);
   });
 
+  test('a flush with nothing left running, and a span processor that throws, leave result and error as they were', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [
+        new SimpleSpanProcessor(exporter),
+        {
+          onStart: () => {},
+          onEnd: () => {
+            throw new Error('processor bug');
+          },
+          forceFlush: async () => {},
+          shutdown: async () => {},
+        },
+      ],
+    });
+    let flushes = 0;
+    const tracer = new InvocationTracer({
+      tracer: provider.getTracer('test'),
+      flush: () => {
+        flushes++;
+        return undefined; // everything handed over already
+      },
+      config: loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'unit-fn' }).config,
+      health: new ExportHealth(),
+    });
+    const result = { statusCode: 201 };
+    assert.equal(await wrapHandler(async () => result, tracer)({}, lambdaContext()), result);
+    const failure = new TypeError('handler failed');
+    await assert.rejects(
+      Promise.resolve(
+        wrapHandler(async () => {
+          throw failure;
+        }, tracer)({}, lambdaContext()),
+      ),
+      (error) => error === failure,
+    );
+    assert.equal(exporter.getFinishedSpans().length, 2);
+    assert.equal(flushes, 2, 'flushed at the end of both invocations');
+  });
+
   test('returns the very same result object, after the flush', async () => {
     const { tracer, state, exporter } = setup(20);
     const result = { statusCode: 200 };

@@ -402,6 +402,31 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
       assert.equal(fake.connections, 2, 'the third request was retried on a new connection');
     });
 
+    it('the plain client reports a request sent before post() returns when the kernel took it at once', async () => {
+      const fake = await collector(ok);
+      const client = new PlainHttpClient({ url: new URL(fake.url()), headers: {}, userAgent: 'ua' });
+      cleanups.push(() => client.close());
+      // A new connection is still connecting when post() returns: sent only once written.
+      let sentNow = 0;
+      const first = new Promise<Error | undefined>((resolve) =>
+        client.post(Buffer.from('a'), 2000, resolve, () => sentNow++),
+      );
+      assert.equal(sentNow, 0, 'reported sent before the connection was made');
+      assert.equal(await first, undefined);
+      assert.equal(sentNow, 1);
+      // The kept connection has answered: the next request is in the kernel when write() returns.
+      const second = new Promise<Error | undefined>((resolve) =>
+        client.post(Buffer.from('b'), 2000, resolve, () => sentNow++),
+      );
+      assert.equal(sentNow, 2, 'not reported sent inside post()');
+      assert.equal(await second, undefined);
+      assert.equal(sentNow, 2, 'reported sent twice');
+      assert.deepEqual(
+        fake.requests.map((r) => r.body.toString()),
+        ['a', 'b'],
+      );
+    });
+
     it('names the status and the collector message of an error answer', async () => {
       const fake = await collector((_request, response) => {
         response.writeHead(429, { 'content-type': 'application/x-protobuf' });
