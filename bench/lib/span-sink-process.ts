@@ -18,6 +18,12 @@ import { drainPendingIo } from '../../test/helpers/traced-function.js';
 import type { ReceivedSummary, SinkReply, SinkRequest } from './span-sinks.js';
 
 const pending: ReceivedSummary[] = [];
+/**
+ * What arrived and is not decoded yet. Decoding (protobufjs, JSON) waits for `collect`, which runs
+ * while the function is frozen: done on arrival, it took a core the runner needed to time the
+ * invocation (this machine has two, shared by the function, the runner and this process).
+ */
+const undecoded: (() => void)[] = [];
 
 function addOtlp(spans: readonly ReceivedSpan[]): void {
   for (const span of spans) {
@@ -65,14 +71,15 @@ const http = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    // Answered first (an empty ExportTraceServiceResponse; metrics and logs are acknowledged and
-    // dropped), decoded on the next turn, as a collector answers before its pipeline runs.
+    // Answered at once (an empty ExportTraceServiceResponse; metrics and logs are acknowledged and
+    // dropped), as a collector answers before its pipeline runs; decoded when collected.
     res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     if (!req.url?.endsWith('/v1/traces')) return;
-    setImmediate(() => {
+    const gzip = req.headers['content-encoding'] === 'gzip';
+    undecoded.push(() => {
       try {
         const raw = Buffer.concat(chunks);
-        addOtlp(decodeSpans(req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw));
+        addOtlp(decodeSpans(gzip ? gunzipSync(raw) : raw));
       } catch {
         // An undecodable request counts as no spans: the report shows them missing.
       }
@@ -82,13 +89,15 @@ const http = createServer((req, res) => {
 await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
 const udp = createSocket('udp4');
 await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-udp.on('message', addDatagram);
+udp.on('message', (datagram) => undecoded.push(() => addDatagram(datagram)));
 
 const send = (reply: SinkReply) => process.send?.(reply);
 
 process.on('message', (request: SinkRequest) => {
   if (request.type === 'collect') {
     void drainPendingIo().then(() => {
+      for (const decode of undecoded.splice(0)) decode();
+      grpc.decodeAnswered();
       addOtlp(grpc.spans.slice(grpcSeen));
       grpcSeen = grpc.spans.length;
       send({ type: 'spans', spans: pending.splice(0) });
