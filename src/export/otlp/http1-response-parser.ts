@@ -8,6 +8,9 @@ import { MAX_RESPONSE_BYTES } from './http-request.js';
 /** Larger heads are refused: a collector's is a few hundred bytes. */
 const MAX_HEAD_BYTES = 16 * 1024;
 
+const EMPTY = Buffer.alloc(0);
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\r\n]*))?(?:\r\n|$)/;
+
 /** A complete response. */
 export interface Http1Response {
   status: number;
@@ -37,7 +40,7 @@ type State =
 
 /** Feed it the bytes of one response as they come; it says when the response is complete. */
 export class Http1ResponseParser {
-  private buffered: Buffer = Buffer.alloc(0);
+  private buffered: Buffer = EMPTY;
   private state: State = { kind: 'head' };
   private head: Omit<Http1Response, 'body'> | undefined;
   private readonly bodyParts: Buffer[] = [];
@@ -73,9 +76,15 @@ export class Http1ResponseParser {
   }
 
   private response(): Http1Response {
-    const head = this.head as Omit<Http1Response, 'body'>;
-    const body = this.bodyBytes <= MAX_RESPONSE_BYTES ? Buffer.concat(this.bodyParts) : Buffer.alloc(0);
-    return { ...head, body };
+    const { status, reason, headers, keepAlive } = this.head as Omit<Http1Response, 'body'>;
+    const parts = this.bodyParts;
+    const body =
+      this.bodyBytes > MAX_RESPONSE_BYTES || parts.length === 0
+        ? EMPTY
+        : parts.length === 1
+          ? (parts[0] as Buffer)
+          : Buffer.concat(parts);
+    return { status, reason, headers, body, keepAlive };
   }
 
   private step(): boolean {
@@ -106,20 +115,24 @@ export class Http1ResponseParser {
       if (this.buffered.length > MAX_HEAD_BYTES) throw new Http1ParseError('response head too large');
       return false;
     }
-    const lines = this.take(end + 4)
-      .toString('latin1')
-      .slice(0, end)
-      .split('\r\n');
-    const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0] ?? '');
+    // One string and one pass over it: this runs after every export, after a freeze, when every
+    // step is slow.
+    const text = this.buffered.toString('latin1', 0, end);
+    this.buffered = end + 4 === this.buffered.length ? EMPTY : this.buffered.subarray(end + 4);
+    const statusLine = STATUS_LINE.exec(text);
     if (!statusLine) throw new Http1ParseError('malformed status line');
     const status = Number(statusLine[2]);
     const headers = new Map<string, string>();
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new Http1ParseError('malformed header field');
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
+    for (let start = statusLine[0].length; start < text.length; ) {
+      const lineEnd = text.indexOf('\r\n', start);
+      const stop = lineEnd < 0 ? text.length : lineEnd;
+      const colon = text.indexOf(':', start);
+      if (colon <= start || colon >= stop) throw new Http1ParseError('malformed header field');
+      const name = text.slice(start, colon).trim().toLowerCase();
+      const value = text.slice(colon + 1, stop).trim();
+      const earlier = headers.get(name);
+      headers.set(name, earlier === undefined ? value : `${earlier}, ${value}`);
+      start = stop + 2;
     }
     if (status < 200) return true; // an interim response: the real one follows
     const http11 = statusLine[1] === '1';

@@ -102,7 +102,8 @@ class GrpcTransport implements OtlpTransport {
 /** A binary protobuf POST (OTLP/HTTP). */
 class HttpTransport implements OtlpTransport {
   readonly label = 'OTLP/HTTP';
-  readonly prefixBytes = 0;
+  /** Room for the request head before the message, where the client writes it in place. */
+  readonly prefixBytes: number;
 
   /** Cleartext endpoints (the collector extension) get the lean client, TLS ones `node:https`. */
   private readonly client: OtlpHttpClient | PlainHttpClient;
@@ -119,14 +120,19 @@ class HttpTransport implements OtlpTransport {
       headers: toHttpHeaders(headers),
       userAgent: LEAN_HTTP_EXPORTER_USER_AGENT,
     };
-    this.client =
-      options.url.protocol === 'http:' ? new PlainHttpClient(options) : new OtlpHttpClient(options);
+    const plain = options.url.protocol === 'http:' ? new PlainHttpClient(options) : undefined;
+    this.client = plain ?? new OtlpHttpClient(options);
+    this.prefixBytes = plain?.headroom ?? 0;
   }
 
   send(request: Buffer, timeoutMillis: number, callback: TransportCallback): void {
     if (!this.settleWhenSent) {
-      this.client.post(request, timeoutMillis, (error, body) =>
-        callback(error, error || !body ? undefined : readPartialSuccessMessage(body)),
+      this.client.post(
+        request,
+        timeoutMillis,
+        (error, body) => callback(error, error || !body ? undefined : readPartialSuccessMessage(body)),
+        undefined,
+        this.prefixBytes,
       );
       return;
     }
@@ -154,6 +160,7 @@ class HttpTransport implements OtlpTransport {
         else if (partial) this.lateFailures.report('late', describePartialSuccess(this.label, partial));
       },
       () => report(undefined, undefined),
+      this.prefixBytes,
     );
   }
 

@@ -81,8 +81,18 @@ export class OtlpHttpClient {
    * connection known to be alive: a new one (it connected) or one that answered within the last
    * 10 s. It is not called otherwise; `callback` still reports the outcome. From
    * then on the request no longer keeps the process alive.
+   *
+   * `headroom`: bytes at the start of `message` that are not part of the body (see
+   * `PlainHttpClient.headroom`; this client needs none and skips them).
    */
-  post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
+  post(
+    message: Buffer,
+    timeoutMillis: number,
+    callback: PostCallback,
+    onSent?: () => void,
+    headroom = 0,
+  ): void {
+    const body = headroom === 0 ? message : message.subarray(headroom);
     let request: ClientRequest | undefined;
     const { settle, isSettled, adopt, sent } = this.inFlight.start(
       callback,

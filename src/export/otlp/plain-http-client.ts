@@ -25,6 +25,9 @@ import { type Http1Response, Http1ResponseParser } from './http1-response-parser
 
 type NetModule = typeof import('node:net');
 
+/** Digits of the largest Content-Length a request may have (the processor's batches are far smaller). */
+const MAX_LENGTH_DIGITS = 10;
+
 /** Client settings. */
 export interface PlainHttpClientOptions {
   /** An `http:` URL. */
@@ -51,6 +54,11 @@ export class PlainHttpClient {
   private readonly port: number;
   /** The request head up to `Content-Length: `, which each request completes. */
   private readonly headPrefix: string;
+  /**
+   * Free bytes a caller may leave before the body (`post`'s `headroom`) for the request head to be
+   * written in place: the request then leaves in one write with no copy of the body.
+   */
+  readonly headroom: number;
 
   constructor(options: PlainHttpClientOptions) {
     const { url } = options;
@@ -69,10 +77,22 @@ export class PlainHttpClient {
     }
     const target = `${url.pathname}${url.search}`;
     this.headPrefix = `POST ${target} HTTP/1.1\r\n${fields.map(([name, value]) => `${name}: ${value}\r\n`).join('')}Content-Length: `;
+    // Header values are Latin-1 (checked by toHttpHeaders): one byte per character.
+    this.headroom = this.headPrefix.length + MAX_LENGTH_DIGITS + 4;
   }
 
-  /** As `OtlpHttpClient.post`: one outcome per call, `onSent` once written on a trusted connection. */
-  post(body: Buffer, timeoutMillis: number, callback: PostCallback, onSent?: () => void): void {
+  /**
+   * As `OtlpHttpClient.post`: one outcome per call, `onSent` once written on a trusted connection.
+   * The body is `message` after its first `headroom` bytes; with at least {@link headroom} of them,
+   * the head is written there.
+   */
+  post(
+    message: Buffer,
+    timeoutMillis: number,
+    callback: PostCallback,
+    onSent?: () => void,
+    headroom = 0,
+  ): void {
     let current: Connection | undefined;
     const { settle, isSettled, adopt, sent } = this.inFlight.start(
       callback,
@@ -80,7 +100,7 @@ export class PlainHttpClient {
       () => current?.socket.destroy(), // its state is unknown: never reuse it
       onSent,
     );
-    const request = Buffer.concat([Buffer.from(`${this.headPrefix}${body.length}\r\n\r\n`, 'latin1'), body]);
+    const request = this.frame(message, headroom);
 
     const attempt = (net: NetModule, isRetry: boolean): void => {
       if (isSettled()) return;
@@ -155,6 +175,17 @@ export class PlainHttpClient {
       (net) => attempt(net, false),
       (error) => settle(asHttpError(error)),
     );
+  }
+
+  /** The request's bytes: the head in the free bytes before the body when they suffice, else a copy. */
+  private frame(message: Buffer, headroom: number): Buffer {
+    const head = `${this.headPrefix}${message.length - headroom}\r\n\r\n`;
+    if (head.length > headroom) {
+      return Buffer.concat([Buffer.from(head, 'latin1'), message.subarray(headroom)]);
+    }
+    const start = headroom - head.length;
+    message.write(head, start, 'latin1');
+    return message.subarray(start);
   }
 
   /** Requests in flight stop keeping the process alive; they go on. */

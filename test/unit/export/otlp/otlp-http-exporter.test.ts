@@ -427,6 +427,27 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
       );
     });
 
+    it('the plain client writes its request head in the room left before the body, or copies without it', async () => {
+      const fake = await collector(ok);
+      const client = new PlainHttpClient({ url: new URL(fake.url()), headers: {}, userAgent: 'ua' });
+      cleanups.push(() => client.close());
+      const postWith = (message: Buffer, headroom: number) =>
+        new Promise<Error | undefined>((resolve) => client.post(message, 2000, resolve, undefined, headroom));
+      const roomy = Buffer.concat([Buffer.alloc(client.headroom, '#'), Buffer.from('in place')]);
+      assert.equal(await postWith(roomy, client.headroom), undefined);
+      assert.match(roomy.toString('latin1'), /^#*POST \S+ HTTP\/1\.1\r\n[^]*Content-Length: 8\r\n\r\nin place$/);
+      const cramped = Buffer.from('###copied');
+      assert.equal(await postWith(cramped, 3), undefined);
+      assert.equal(cramped.toString(), '###copied', 'wrote into a headroom too small for the head');
+      assert.deepEqual(
+        fake.requests.map((r) => [r.body.toString(), r.headers['content-length']]),
+        [
+          ['in place', '8'],
+          ['copied', '6'],
+        ],
+      );
+    });
+
     it('names the status and the collector message of an error answer', async () => {
       const fake = await collector((_request, response) => {
         response.writeHead(429, { 'content-type': 'application/x-protobuf' });
