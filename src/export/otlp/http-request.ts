@@ -35,6 +35,16 @@ export class OtlpHttpError extends Error {
 /** Settles a request: an error, or the body of a 2xx response. */
 export type PostCallback = (error: OtlpHttpError | undefined, responseBody: Buffer | undefined) => void;
 
+/** How one request is sent (see `OtlpHttpClient.post`). */
+export interface PostOptions {
+  /** Deadline of the request, connection included. */
+  timeoutMillis: number;
+  /** Called once the request is in the kernel on a connection known to be alive. */
+  onSent?: () => void;
+  /** Bytes at the start of the message that are not part of the body (default 0). */
+  headroom?: number;
+}
+
 /** An error for a non-2xx answer, naming its status and the collector's message when it sent one. */
 export function responseError(
   status: number,

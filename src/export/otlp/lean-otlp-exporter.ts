@@ -127,12 +127,8 @@ class HttpTransport implements OtlpTransport {
 
   send(request: Buffer, timeoutMillis: number, callback: TransportCallback): void {
     if (!this.settleWhenSent) {
-      this.client.post(
-        request,
-        timeoutMillis,
-        (error, body) => callback(error, error || !body ? undefined : readPartialSuccessMessage(body)),
-        undefined,
-        this.prefixBytes,
+      this.client.post(request, { timeoutMillis, headroom: this.prefixBytes }, (error, body) =>
+        callback(error, error || !body ? undefined : readPartialSuccessMessage(body)),
       );
       return;
     }
@@ -142,26 +138,21 @@ class HttpTransport implements OtlpTransport {
       reported = true;
       callback(error, partial);
     };
-    this.client.post(
-      request,
-      timeoutMillis,
-      (error, body) => {
-        const partial = error || !body ? undefined : readPartialSuccessMessage(body);
-        if (!reported) {
-          report(error, partial);
-          return;
-        }
-        // Already reported as sent: the collector's verdict came afterwards.
-        if (error)
-          this.lateFailures.report(
-            'late',
-            `${this.label} exporter, reported after the export was sent: ${error.message}`,
-          );
-        else if (partial) this.lateFailures.report('late', describePartialSuccess(this.label, partial));
-      },
-      () => report(undefined, undefined),
-      this.prefixBytes,
-    );
+    const onSent = () => report(undefined, undefined);
+    this.client.post(request, { timeoutMillis, headroom: this.prefixBytes, onSent }, (error, body) => {
+      const partial = error || !body ? undefined : readPartialSuccessMessage(body);
+      if (!reported) {
+        report(error, partial);
+        return;
+      }
+      // Already reported as sent: the collector's verdict came afterwards.
+      if (error)
+        this.lateFailures.report(
+          'late',
+          `${this.label} exporter, reported after the export was sent: ${error.message}`,
+        );
+      else if (partial) this.lateFailures.report('late', describePartialSuccess(this.label, partial));
+    });
   }
 
   releaseInFlight(): void {

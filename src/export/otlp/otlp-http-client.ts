@@ -18,6 +18,7 @@ import {
   MAX_RESPONSE_BYTES,
   OtlpHttpError,
   type PostCallback,
+  type PostOptions,
   responseError,
   withBuiltin,
 } from './http-request.js';
@@ -71,8 +72,9 @@ export class OtlpHttpClient {
   }
 
   /**
-   * Sends `body` (an encoded ExportTraceServiceRequest) and calls back exactly once: with the body of
-   * a 2xx response, with an error naming the status or the failure, or after `timeoutMillis`.
+   * Sends the body (an encoded ExportTraceServiceRequest: `message` after its first `headroom` bytes)
+   * and calls back exactly once: with the body of a 2xx response, with an error naming the status or
+   * the failure, or after `timeoutMillis`.
    *
    * A kept-alive connection may have been closed by the collector while Lambda froze the process:
    * a request failing on a reused connection before any response is retried once on a new one.
@@ -81,17 +83,10 @@ export class OtlpHttpClient {
    * connection known to be alive: a new one (it connected) or one that answered within the last
    * 10 s. It is not called otherwise; `callback` still reports the outcome. From
    * then on the request no longer keeps the process alive.
-   *
-   * `headroom`: bytes at the start of `message` that are not part of the body (see
-   * `PlainHttpClient.headroom`; this client needs none and skips them).
+   * (`PlainHttpClient` writes its request head in the headroom; this client needs none and skips it.)
    */
-  post(
-    message: Buffer,
-    timeoutMillis: number,
-    callback: PostCallback,
-    onSent?: () => void,
-    headroom = 0,
-  ): void {
+  post(message: Buffer, options: PostOptions, callback: PostCallback): void {
+    const { timeoutMillis, onSent, headroom = 0 } = options;
     const body = headroom === 0 ? message : message.subarray(headroom);
     let request: ClientRequest | undefined;
     const { settle, isSettled, adopt, sent } = this.inFlight.start(

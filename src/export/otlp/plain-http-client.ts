@@ -18,6 +18,7 @@ import {
   isTrustedConnection,
   OtlpHttpError,
   type PostCallback,
+  type PostOptions,
   responseError,
   withBuiltin,
 } from './http-request.js';
@@ -86,13 +87,8 @@ export class PlainHttpClient {
    * The body is `message` after its first `headroom` bytes; with at least {@link headroom} of them,
    * the head is written there.
    */
-  post(
-    message: Buffer,
-    timeoutMillis: number,
-    callback: PostCallback,
-    onSent?: () => void,
-    headroom = 0,
-  ): void {
+  post(message: Buffer, options: PostOptions, callback: PostCallback): void {
+    const { timeoutMillis, onSent, headroom = 0 } = options;
     let current: Connection | undefined;
     const { settle, isSettled, adopt, sent } = this.inFlight.start(
       callback,

@@ -345,13 +345,11 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
     const post = (client: OtlpHttpClient | PlainHttpClient, body: Buffer) =>
       new Promise<{ error: Error | undefined; sentFirst: boolean; sentCount: number }>((resolve) => {
         let sentCount = 0;
-        client.post(
-          body,
-          2000,
-          (error) => resolve({ error, sentFirst: sentCount > 0, sentCount }),
-          () => {
-            sentCount++;
-          },
+        const onSent = () => {
+          sentCount++;
+        };
+        client.post(body, { timeoutMillis: 2000, onSent }, (error) =>
+          resolve({ error, sentFirst: sentCount > 0, sentCount }),
         );
       });
     const clientFor = (url: string) => {
@@ -409,14 +407,14 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
       // A new connection is still connecting when post() returns: sent only once written.
       let sentNow = 0;
       const first = new Promise<Error | undefined>((resolve) =>
-        client.post(Buffer.from('a'), 2000, resolve, () => sentNow++),
+        client.post(Buffer.from('a'), { timeoutMillis: 2000, onSent: () => sentNow++ }, resolve),
       );
       assert.equal(sentNow, 0, 'reported sent before the connection was made');
       assert.equal(await first, undefined);
       assert.equal(sentNow, 1);
       // The kept connection has answered: the next request is in the kernel when write() returns.
       const second = new Promise<Error | undefined>((resolve) =>
-        client.post(Buffer.from('b'), 2000, resolve, () => sentNow++),
+        client.post(Buffer.from('b'), { timeoutMillis: 2000, onSent: () => sentNow++ }, resolve),
       );
       assert.equal(sentNow, 2, 'not reported sent inside post()');
       assert.equal(await second, undefined);
@@ -432,10 +430,15 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
       const client = new PlainHttpClient({ url: new URL(fake.url()), headers: {}, userAgent: 'ua' });
       cleanups.push(() => client.close());
       const postWith = (message: Buffer, headroom: number) =>
-        new Promise<Error | undefined>((resolve) => client.post(message, 2000, resolve, undefined, headroom));
+        new Promise<Error | undefined>((resolve) =>
+          client.post(message, { timeoutMillis: 2000, headroom }, resolve),
+        );
       const roomy = Buffer.concat([Buffer.alloc(client.headroom, '#'), Buffer.from('in place')]);
       assert.equal(await postWith(roomy, client.headroom), undefined);
-      assert.match(roomy.toString('latin1'), /^#*POST \S+ HTTP\/1\.1\r\n[^]*Content-Length: 8\r\n\r\nin place$/);
+      assert.match(
+        roomy.toString('latin1'),
+        /^#*POST \S+ HTTP\/1\.1\r\n[^]*Content-Length: 8\r\n\r\nin place$/,
+      );
       const cramped = Buffer.from('###copied');
       assert.equal(await postWith(cramped, 3), undefined);
       assert.equal(cramped.toString(), '###copied', 'wrote into a headroom too small for the head');
