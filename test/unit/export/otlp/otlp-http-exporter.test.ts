@@ -437,7 +437,7 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
       assert.equal(await postWith(roomy, client.headroom), undefined);
       assert.match(
         roomy.toString('latin1'),
-        /^#*POST \S+ HTTP\/1\.1\r\n[^]*Content-Length: 8\r\n\r\nin place$/,
+        /^#*POST \S+ HTTP\/1\.1\r\n[\s\S]*Content-Length: 8\r\n\r\nin place$/,
       );
       const cramped = Buffer.from('###copied');
       assert.equal(await postWith(cramped, 3), undefined);
