@@ -1,8 +1,8 @@
 /**
  * The side-by-side benchmark: this layer against no tracing and against its peers (the ADOT layer, the
  * OpenTelemetry layer's auto-instrumentation, the legacy X-Ray SDK), on the same local Lambda (real
- * runtime client, Runtime API emulator, process frozen between invocations), in alternating rounds so a
- * noisy machine treats every setup alike. Two functions: a no-op, and a realistic HTTP API handler that
+ * runtime client, Runtime API emulator, process frozen between invocations), in rounds where the warm
+ * invocations go round the setups one at a time, so that a noisy machine treats every setup alike. Two functions: a no-op, and a realistic HTTP API handler that
  * queries Postgres (Sequelize and pg), calls an HTTP service and sends to SQS. Writes bench/results.md
  * and bench/results.svg.
  *
@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { RuntimeName } from '../src/local/runtime-entries.js';
 import { resolveRuntime } from '../src/local/runtime-entries.js';
-import { type HandlerKind, measureRun, type RunOptions, type RunSample } from './lib/measure.js';
+import { type HandlerKind, measureRound, type RunOptions, type RunSample } from './lib/measure.js';
 import { ensurePeer, type InstalledPeer, isInstalled, type PeerName } from './lib/peers.js';
 import {
   chartSvg,
@@ -25,6 +25,7 @@ import {
   type RunInfo,
   resultsMarkdown,
   type Summary,
+  sameExportTable,
   sizeTable,
   summarise,
 } from './lib/report.js';
@@ -120,19 +121,20 @@ const key = (handler: HandlerKind, setup: Setup) => `${handler}/${setup.id}`;
 try {
   if (!short) {
     // One unmeasured run of each, so every setup meets a warm file cache, as a redeployed function would.
-    log('warm-up: one unmeasured run of each setup');
+    log('warm-up: one unmeasured round of every setup');
     for (const handler of handlers)
-      for (const setup of setups) await measureRun(setup, handler, context, options(handler));
+      await measureRound(setups, handler, context, { ...options(handler), warm: 1 });
   }
   for (let round = 0; round < rounds; round++) {
     for (const handler of handlers) {
-      // Rotate the order each round so no setup always runs first (or right after a heavy one).
+      // Rotate the order each round so no setup always starts first (or right after a heavy one).
       const order = setups.map((_, i) => setups[(i + round) % setups.length] as Setup);
-      for (const setup of order) {
-        const sample = await measureRun(setup, handler, context, options(handler));
+      const roundSamples = await measureRound(order, handler, context, options(handler));
+      order.forEach((setup, k) => {
+        const sample = roundSamples[k] as RunSample;
         samples.set(key(handler, setup), [...(samples.get(key(handler, setup)) ?? []), sample]);
         log(describeRun(round, handler, setup, sample));
-      }
+      });
     }
   }
 } finally {
@@ -189,7 +191,11 @@ const titles: Record<HandlerKind, string> = {
   noop: 'No-op handler',
   app: 'Realistic handler (HTTP API v2 event; Sequelize + pg on Postgres, axios to a local HTTP service, SQS SendMessage)',
 };
-const tables = handlers.map((h) => handlerTable(titles[h], byHandler.get(h) ?? []));
+const tables = handlers.map((h) => {
+  const summaries = byHandler.get(h) ?? [];
+  const pairs = sameExportTable(summaries);
+  return pairs ? `${handlerTable(titles[h], summaries)}\n\n${pairs}` : handlerTable(titles[h], summaries);
+});
 const sizes = sizeTable(
   setups.flatMap((setup) => {
     const footprint = setup.footprint(context);

@@ -1,6 +1,6 @@
 /**
- * One measured run: a fresh sandbox of one setup, its cold invocation, then warm ones, on the real
- * runtime client frozen between invocations like Lambda freezes it.
+ * One measured round: a fresh sandbox per setup, its cold invocation, then warm ones taken in turns
+ * across the setups, on the real runtime client frozen between invocations like Lambda freezes it.
  */
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { LocalFunction } from '../../src/local/lambda-process.js';
 import type { RuntimeName } from '../../src/local/runtime-entries.js';
 import { traceHeader } from '../../test/helpers/traced-function.js';
 import { httpApiEvent } from './events.js';
-import type { Setup, SetupContext } from './setups.js';
+import type { Launch, Setup, SetupContext } from './setups.js';
 
 /** The two functions measured. */
 export type HandlerKind = 'noop' | 'app';
@@ -50,6 +50,8 @@ export interface RunSample {
 }
 
 interface Window {
+  /** Which run of the round it belongs to. */
+  owner: number;
   startMs: number;
   /** When the spans present right after this invocation were collected. */
   collectedMs: number;
@@ -57,89 +59,166 @@ interface Window {
   traceId: string;
 }
 
-/** Starts the setup's function afresh and measures it. */
-export async function measureRun(
-  setup: Setup,
-  handler: HandlerKind,
-  context: SetupContext,
-  options: RunOptions,
-): Promise<RunSample> {
-  const taskRoot = prepareTaskRoot(options.repoRoot, handler, setup, context);
-  const launch = setup.launch(context);
-  const { sinks } = context;
-  await sinks.collect();
-  const firstSpan = sinks.spans.length;
-  const windows: Window[] = [];
-  const warmMs: number[] = [];
-  let fn: LocalFunction | undefined;
-  const invoke = async (target: LocalFunction): Promise<number> => {
+/** One setup's function during a round: started, invoked, measured, stopped. */
+class Run {
+  readonly warmMs: number[] = [];
+  coldMs = Number.NaN;
+  initMs = Number.NaN;
+  rssMiB = Number.NaN;
+  invocations = 0;
+  error: string | undefined;
+  private fn: LocalFunction | undefined;
+  private readonly taskRoot: string;
+  private readonly launch: Launch;
+
+  constructor(
+    private readonly owner: number,
+    private readonly setup: Setup,
+    private readonly handler: HandlerKind,
+    private readonly context: SetupContext,
+    private readonly options: RunOptions,
+    private readonly windows: Window[],
+  ) {
+    this.taskRoot = prepareTaskRoot(options.repoRoot, handler, setup, context);
+    this.launch = setup.launch(context);
+  }
+
+  /** Starts the function and makes its cold invocation. */
+  async start(): Promise<void> {
+    const { setup, handler, options, launch } = this;
+    await this.attempt(async () => {
+      const started = performance.now();
+      this.fn = await LocalFunction.start({
+        runtime: options.runtime,
+        taskRoot: this.taskRoot,
+        handler: `${setup.handlerFile}.handler`,
+        functionName: `bench-${handler}`,
+        memoryMb: options.memoryMb,
+        optDir: launch.optDir,
+        env: { ...options.env, ...launch.env },
+        ...(launch.execWrapper ? { execWrapper: launch.execWrapper } : {}),
+      });
+      await this.invoke(this.fn);
+      this.coldMs = performance.now() - started;
+      this.initMs = this.fn.initDurationMs;
+    });
+  }
+
+  /** One warm invocation, unless the run already failed. */
+  async invokeWarm(): Promise<void> {
+    const fn = this.fn;
+    if (!fn || this.error !== undefined) return;
+    await this.attempt(async () => {
+      this.warmMs.push(await this.invoke(fn));
+    });
+  }
+
+  /** Reads the frozen process's memory, then stops it. */
+  async finish(): Promise<void> {
+    if (this.fn && this.error === undefined) this.rssMiB = residentMiB(this.fn.pid);
+    await this.stop();
+  }
+
+  /** Stops the function (if running) and removes its code folder; safe to call twice. */
+  async stop(): Promise<void> {
+    await this.fn?.stop();
+    this.fn = undefined;
+    rmSync(this.taskRoot, { recursive: true, force: true });
+  }
+
+  private async invoke(fn: LocalFunction): Promise<number> {
     const header = traceHeader(true);
     const startMs = Date.now();
     const started = performance.now();
-    const result = await target.invoke(handler === 'app' ? httpApiEvent(String(windows.length + 1)) : {}, {
-      traceHeader: header.header,
-    });
+    const event = this.handler === 'app' ? httpApiEvent(String(this.invocations + 1)) : {};
+    const result = await fn.invoke(event, { traceHeader: header.header });
     const elapsed = performance.now() - started;
     if (result.status !== 'success') {
       throw new Error(`invocation ${result.status}: ${JSON.stringify(result.error ?? result.payload)}`);
     }
-    await sinks.collect();
-    windows.push({ startMs, collectedMs: Date.now(), traceId: header.traceId });
+    await this.context.sinks.collect();
+    this.invocations++;
+    this.windows.push({ owner: this.owner, startMs, collectedMs: Date.now(), traceId: header.traceId });
     return elapsed;
-  };
-  try {
-    const started = performance.now();
-    fn = await LocalFunction.start({
-      runtime: options.runtime,
-      taskRoot,
-      handler: `${setup.handlerFile}.handler`,
-      functionName: `bench-${handler}`,
-      memoryMb: options.memoryMb,
-      optDir: launch.optDir,
-      env: { ...options.env, ...launch.env },
-      ...(launch.execWrapper ? { execWrapper: launch.execWrapper } : {}),
-    });
-    await invoke(fn);
-    const coldMs = performance.now() - started;
-    for (let i = 0; i < options.warm; i++) warmMs.push(await invoke(fn));
-    const rssMiB = residentMiB(fn.pid);
-    const counts = attribute(sinks.spans.slice(firstSpan), windows);
-    return { coldMs, initMs: fn.initDurationMs, warmMs, rssMiB, invocations: windows.length, ...counts };
-  } catch (error) {
-    const output = fn?.output().trim().split('\n').slice(-15).join('\n') ?? '';
-    const message = error instanceof Error ? error.message : String(error);
-    return {
-      coldMs: Number.NaN,
-      initMs: Number.NaN,
-      warmMs,
-      rssMiB: Number.NaN,
-      invocations: windows.length,
-      spans: 0,
-      beforeFreeze: 0,
-      joined: 0,
-      withSpans: 0,
-      error: `${message}\n${output}`,
-    };
-  } finally {
-    await fn?.stop();
-    rmSync(taskRoot, { recursive: true, force: true });
+  }
+
+  /** Runs a step; a failure ends the run (the function is stopped, its last output kept in the error). */
+  private async attempt(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      const output = this.fn?.output().trim().split('\n').slice(-15).join('\n') ?? '';
+      const message = error instanceof Error ? error.message : String(error);
+      this.error = `${message}\n${output}`;
+      await this.fn?.stop();
+      this.fn = undefined;
+    }
   }
 }
 
 /**
+ * Measures one round of `setups` for one handler: each function is started and makes its cold
+ * invocation in turn, then the warm invocations go round the functions one at a time (all frozen
+ * but the one invoked), so that whatever else the machine is doing at a given moment costs every
+ * setup alike. Returns one sample per setup, in order.
+ */
+export async function measureRound(
+  setups: readonly Setup[],
+  handler: HandlerKind,
+  context: SetupContext,
+  options: RunOptions,
+): Promise<RunSample[]> {
+  await context.sinks.collect();
+  const firstSpan = context.sinks.spans.length;
+  const windows: Window[] = [];
+  const runs = setups.map((setup, owner) => new Run(owner, setup, handler, context, options, windows));
+  try {
+    for (const run of runs) await run.start();
+    for (let i = 0; i < options.warm; i++) for (const run of runs) await run.invokeWarm();
+    for (const run of runs) await run.finish();
+  } finally {
+    for (const run of runs) await run.stop();
+  }
+  const counts = attribute(context.sinks.spans.slice(firstSpan), windows, runs.length);
+  return runs.map((run, owner): RunSample => {
+    const failed = run.error !== undefined;
+    const count = failed ? NO_SPANS : (counts[owner] ?? NO_SPANS);
+    return {
+      coldMs: failed ? Number.NaN : run.coldMs,
+      initMs: failed ? Number.NaN : run.initMs,
+      warmMs: run.warmMs,
+      rssMiB: failed ? Number.NaN : run.rssMiB,
+      invocations: run.invocations,
+      ...count,
+      ...(failed ? { error: run.error } : {}),
+    };
+  });
+}
+
+/** A run's span counts (see {@link RunSample}). */
+interface Counts {
+  spans: number;
+  beforeFreeze: number;
+  joined: number;
+  withSpans: number;
+}
+
+const NO_SPANS: Readonly<Counts> = { spans: 0, beforeFreeze: 0, joined: 0, withSpans: 0 };
+
+/**
  * Assigns each span to its invocation: by trace ID when it is in the trace of an invocation's header
- * (exact, whatever the clocks say), else by when it ended (the last invocation started before). Then
- * checks whether it arrived before that invocation's freeze, and whether each invocation's spans all
- * joined Lambda's trace.
+ * (exact, whatever the clocks say), else by when it ended (the last invocation started before: one
+ * function runs at a time). Then counts, per run, its spans, those that arrived before their
+ * invocation's freeze, and the invocations whose spans all joined Lambda's trace.
  */
 function attribute(
   spans: readonly { traceId: string; endMs: number; collectedMs: number }[],
   windows: readonly Window[],
-) {
+  owners: number,
+): Counts[] {
+  const counts = Array.from({ length: owners }, () => ({ ...NO_SPANS }));
   const byTrace = new Map(windows.map((w, k) => [w.traceId, k]));
   const perWindow = windows.map(() => [] as string[]);
-  let counted = 0;
-  let beforeFreeze = 0;
   for (const span of spans) {
     let index = byTrace.get(span.traceId) ?? -1;
     if (index < 0) {
@@ -148,19 +227,20 @@ function attribute(
         if ((windows[k]?.startMs ?? Infinity) <= span.endMs + 1) index = k;
     }
     const window = windows[index];
-    if (!window) continue; // Ended before the first invocation: an init-time span, not counted.
-    counted++;
+    const count = window && counts[window.owner];
+    if (!window || !count) continue; // Ended before the first invocation: an init-time span, not counted.
+    count.spans++;
     perWindow[index]?.push(span.traceId);
-    if (span.collectedMs <= window.collectedMs) beforeFreeze++;
+    if (span.collectedMs <= window.collectedMs) count.beforeFreeze++;
   }
-  let joined = 0;
-  let withSpans = 0;
-  perWindow.forEach((traceIds, k) => {
-    if (traceIds.length === 0) return;
-    withSpans++;
-    if (traceIds.every((id) => id === windows[k]?.traceId)) joined++;
+  windows.forEach((window, k) => {
+    const traceIds = perWindow[k] ?? [];
+    const count = counts[window.owner];
+    if (traceIds.length === 0 || !count) return;
+    count.withSpans++;
+    if (traceIds.every((id) => id === window.traceId)) count.joined++;
   });
-  return { spans: counted, beforeFreeze, joined, withSpans };
+  return counts;
 }
 
 /** VmRSS of a process, in MiB (readable while the process is stopped). */

@@ -40,6 +40,8 @@ export interface Setup {
   handlerFile: 'index' | 'xray';
   /** The peer it needs installed, if any. */
   peer?: PeerName;
+  /** For this layer's setups: the id of the ADOT setup that exports the same way, to compare like with like. */
+  sameExportAs?: string;
   launch(context: SetupContext): Launch;
   footprint(context: SetupContext): Footprint | undefined;
 }
@@ -65,11 +67,18 @@ const peerDir = (context: SetupContext, name: PeerName): InstalledPeer => {
 type Env = Record<string, string>;
 
 /** This layer through its exec wrapper, with `env` on top of its defaults. */
-function ours(id: string, label: string, exportPath: string, env: (c: SetupContext) => Env): Setup {
+function ours(
+  id: string,
+  label: string,
+  exportPath: string,
+  env: (c: SetupContext) => Env,
+  sameExportAs?: string,
+): Setup {
   return {
     id,
     label,
     exportPath,
+    ...(sameExportAs ? { sameExportAs } : {}),
     handlerFile: 'index',
     launch: (c) => ({ execWrapper: path.join(c.layerDir, 'otel-handler'), optDir: c.layerDir, env: env(c) }),
     footprint: ourFootprint,
@@ -110,6 +119,7 @@ export function allSetups(daemon: boolean): Setup[] {
       (c) => ({
         OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.httpEndpoint,
       }),
+      'adot-otlp',
     ),
     ours('ours-grpc', 'otel-lambda-xray (OTLP/gRPC)', 'OTLP/gRPC to the collector extension', (c) => ({
       OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.grpcEndpoint,
@@ -118,9 +128,13 @@ export function allSetups(daemon: boolean): Setup[] {
   ];
   if (daemon) {
     setups.push(
-      ours('ours-udp', 'otel-lambda-xray (daemon UDP)', 'X-Ray segments over UDP to the daemon', () => ({
-        OTEL_TRACES_EXPORTER: 'xray',
-      })),
+      ours(
+        'ours-udp',
+        'otel-lambda-xray (daemon UDP)',
+        'X-Ray segments over UDP to the daemon',
+        () => ({ OTEL_TRACES_EXPORTER: 'xray' }),
+        'adot',
+      ),
     );
   }
   setups.push(
