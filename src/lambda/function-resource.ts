@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { parseFunctionArn } from '../aws/arn.js';
 import type { Config } from '../config/load-config.js';
 
 /** The distribution's name and version, reported as `telemetry.distro.*`. */
@@ -43,14 +44,13 @@ export interface ArnAttributes {
  * (semantic conventions, cloud.resource_id on AWS Lambda), and `cloud.account.id` its account field.
  */
 export function arnAttributes(invokedArn: string, functionVersion: string): ArnAttributes {
-  // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
-  const parts = invokedArn.split(':');
-  if (parts.length < 7 || parts[5] !== 'function') return { 'cloud.resource_id': invokedArn };
-  const unqualified = parts.slice(0, 7).join(':');
+  const arn = parseFunctionArn(invokedArn);
+  if (!arn) return { 'cloud.resource_id': invokedArn };
   const resourceId =
-    parts.length > 7 && functionVersion !== '$LATEST' ? `${unqualified}:${functionVersion}` : unqualified;
-  const account = parts[4];
-  return account
-    ? { 'cloud.resource_id': resourceId, 'cloud.account.id': account }
+    arn.qualifier !== undefined && functionVersion !== '$LATEST'
+      ? `${arn.unqualified}:${functionVersion}`
+      : arn.unqualified;
+  return arn.account
+    ? { 'cloud.resource_id': resourceId, 'cloud.account.id': arn.account }
     : { 'cloud.resource_id': resourceId };
 }

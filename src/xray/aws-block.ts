@@ -1,3 +1,4 @@
+import { accountIdOf, parseArn } from '../aws/arn.js';
 import type { AttributeReader } from './attribute-reader.js';
 import type { XRayAws, XRayLogGroup } from './segment-types.js';
 
@@ -37,7 +38,7 @@ export function makeAwsBlock(source: AwsSource): XRayAws | undefined {
   const account =
     source.attributes.string('aws.account_id', 'cloud.account.id') ??
     resource.accountId ??
-    accountFromArn(aws.function_arn);
+    accountIdOf(aws.function_arn);
   if (account !== undefined) aws.account_id = account;
   source.attributes.consume('aws.account_id', 'cloud.account.id');
 
@@ -232,8 +233,9 @@ function logGroupsOf(resource: AttributeReader): XRayLogGroup[] | undefined {
 
 /** `arn:aws:logs:<region>:<account>:log-group:<name>[:*]`: the name is the 7th part. */
 function logGroupFromArn(arn: string): string {
-  const parts = arn.split(':');
-  return parts.length >= 7 ? parts[6] : arn;
+  const resource = parseArn(arn)?.resource;
+  const name = resource?.split(':')[1];
+  return name ?? arn;
 }
 
 /**
@@ -248,11 +250,6 @@ export function unqualifiedFunctionArn(arn: string): string {
   }
   if (colons.length < 7 || arn.slice(colons[4] + 1, colons[5]) !== 'function') return arn;
   return arn.slice(0, colons[6]);
-}
-
-function accountFromArn(arn: string | undefined): string | undefined {
-  const account = arn?.split(':')[4];
-  return account !== undefined && /^\d{12}$/.test(account) ? account : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type Attributes, SpanKind } from '@opentelemetry/api';
+import { parseArn } from '../../aws/arn.js';
 import type { InvocationDescription } from './types.js';
-import { afterLast, capName, type Obj, obj, parseArn, str } from './util.js';
+import { afterLast, capName, type Obj, obj, str } from './util.js';
 
 /** The rule name of an EventBridge rule ARN (`rule/NAME`, or `rule/BUS/NAME` on a custom bus). */
 function ruleNameOf(arn: unknown): string | undefined {

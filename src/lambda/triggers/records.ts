@@ -1,6 +1,7 @@
 import { type Attributes, SpanKind } from '@opentelemetry/api';
+import { type ParsedArn, parseArn } from '../../aws/arn.js';
 import type { FaasTrigger, InvocationDescription, InvocationSource } from './types.js';
-import { type Obj, obj, type ParsedArn, parseArn, str } from './util.js';
+import { type Obj, obj, str } from './util.js';
 
 /*
  * Events with a `Records` array: SQS, SNS, S3 notifications, DynamoDB Streams and Kinesis.

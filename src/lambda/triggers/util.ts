@@ -16,35 +16,6 @@ export function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** The parts of an ARN this module needs: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`. */
-export interface ParsedArn {
-  readonly partition: string;
-  readonly service: string;
-  readonly region: string;
-  readonly account: string;
-  /** Everything after the fifth colon, colons included (`table/T/stream/2015-...:...`). */
-  readonly resource: string;
-}
-
-/** Splits an ARN without a regex or an array of all its parts; undefined when it is not one. */
-export function parseArn(arn: unknown): ParsedArn | undefined {
-  if (typeof arn !== 'string' || !arn.startsWith('arn:')) return undefined;
-  const cuts: number[] = [3];
-  for (let i = 0; i < 4; i++) {
-    const next = arn.indexOf(':', (cuts[i] as number) + 1);
-    if (next === -1) return undefined;
-    cuts.push(next);
-  }
-  const [c0, c1, c2, c3, c4] = cuts as [number, number, number, number, number];
-  return {
-    partition: arn.slice(c0 + 1, c1),
-    service: arn.slice(c1 + 1, c2),
-    region: arn.slice(c2 + 1, c3),
-    account: arn.slice(c3 + 1, c4),
-    resource: arn.slice(c4 + 1),
-  };
-}
-
 /** Text after the last occurrence of `sep`, or the whole text. */
 export function afterLast(text: string, sep: string): string {
   const at = text.lastIndexOf(sep);
