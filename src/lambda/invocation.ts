@@ -160,18 +160,27 @@ export class ActiveInvocation {
     }
   }
 
+  /** A timer callback: whatever throws here is caught, or it would take the function down. */
   private onDeadline(): void {
     const margin = this.options.config.timeoutMarginMs;
-    this.span.setAttribute('error.type', 'timeout');
-    this.span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: `Lambda function timed out: still running ${margin} ms before its deadline`,
-    });
-    this.span.end();
-    this.deadlineFlush = this.flush(
-      Math.max(0, (this.remainingMs() ?? margin) - RESPONSE_RESERVE_MS),
-      'the time left before the deadline',
-    );
+    try {
+      this.span.setAttribute('error.type', 'timeout');
+      this.span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: `Lambda function timed out: still running ${margin} ms before its deadline`,
+      });
+      this.span.end();
+    } catch (error) {
+      diag.debug(`could not end the invocation span at the deadline: ${String(error)}`);
+    }
+    try {
+      this.deadlineFlush = this.flush(
+        Math.max(0, (this.remainingMs() ?? margin) - RESPONSE_RESERVE_MS),
+        'the time left before the deadline',
+      );
+    } catch (error) {
+      diag.debug(`could not export the invocation's spans at the deadline: ${String(error)}`);
+    }
   }
 
   /** Flushes within `boundMs`; `boundBy` names what set the bound, for the warning. Never rejects. */

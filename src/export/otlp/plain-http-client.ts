@@ -157,13 +157,15 @@ export class PlainHttpClient {
       socket.once('close', onClose);
       socket.once('error', onError);
       const trusted = isTrustedConnection(reused, connection.answeredAt);
-      socket.write(request, (error) => {
+      const accepted = socket.write(request, (error) => {
         if (!error && trusted) sent();
       });
-      // Nothing left in the stream's buffer: the kernel took the whole request inside write() (the
-      // usual case on a connection to localhost). Sent now, not on the callback's later turn, which
-      // the invocation's response would wait for.
-      if (trusted && socket.writableLength === 0) sent();
+      // Nothing left in the stream's buffer and no error: the kernel took the whole request inside
+      // write() (the usual case on a connection to localhost). Sent now, not on the callback's later
+      // turn, which the invocation's response would wait for. (A write that failed inside write(),
+      // on a connection the collector reset while the process was frozen, also leaves the buffer
+      // empty: `errored` tells it apart, and the retry reports it sent once written.)
+      if (trusted && accepted && socket.writableLength === 0 && !socket.errored && !socket.destroyed) sent();
     };
 
     withBuiltin<NetModule>(

@@ -205,4 +205,43 @@ describe('wrapHandler', () => {
     assert.equal(await wrapped({}, context), 'late');
     assert.equal(state.flushed, 1, "the response went out before the deadline guard's flush ended");
   });
+
+  test('a span processor that throws when the deadline guard ends the span does not take the function down', async () => {
+    const provider = new BasicTracerProvider({
+      spanProcessors: [
+        {
+          onStart: () => {},
+          onEnd: () => {
+            throw new Error('processor bug');
+          },
+          forceFlush: async () => {},
+          shutdown: async () => {},
+        },
+      ],
+    });
+    const tracer = new InvocationTracer({
+      tracer: provider.getTracer('test'),
+      flush: () => {
+        throw new Error('flush bug');
+      },
+      config: loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'unit-fn' }).config,
+      health: new ExportHealth(),
+    });
+    // 60 ms left, less than twice the margin: the guard fires at half of it.
+    const deadline = Date.now() + 60;
+    const context = { ...lambdaContext(), getRemainingTimeInMillis: () => deadline - Date.now() };
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      const wrapped = wrapHandler(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        return 'late';
+      }, tracer);
+      assert.equal(await wrapped({}, context), 'late');
+    } finally {
+      process.removeListener('uncaughtException', onUncaught);
+    }
+    assert.deepEqual(uncaught, []);
+  });
 });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { ExportResultCode } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -423,6 +423,49 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
         fake.requests.map((r) => r.body.toString()),
         ['a', 'b'],
       );
+    });
+
+    it('the plain client does not report a request sent when the write failed inside write()', async () => {
+      const serverSockets: Socket[] = [];
+      const bodies: string[] = [];
+      const server = createNetServer((socket) => {
+        serverSockets.push(socket);
+        socket.on('error', () => {});
+        socket.on('data', (data) => {
+          bodies.push(data.toString('latin1').split('\r\n\r\n')[1] ?? '');
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const { port } = server.address() as AddressInfo;
+      const client = new PlainHttpClient({
+        url: new URL(`http://127.0.0.1:${port}/`),
+        headers: {},
+        userAgent: 'ua',
+      });
+      cleanups.push(() => client.close());
+      const post = (body: string, onSent: () => void) =>
+        new Promise<Error | undefined>((resolve) =>
+          client.post(Buffer.from(body), { timeoutMillis: 2000, onSent }, resolve),
+        );
+      assert.equal(await post('first', () => {}), undefined);
+      // The collector resets the kept connection while this process runs no event loop (frozen):
+      // the reset is in the kernel, unseen, when the next request is written.
+      serverSockets[0]?.resetAndDestroy();
+      const until = Date.now() + 50;
+      while (Date.now() < until) {
+        // busy: no event loop turn
+      }
+      let sentInsidePost = false;
+      let returned = false;
+      const second = post('second', () => {
+        if (!returned) sentInsidePost = true;
+      });
+      returned = true;
+      assert.equal(sentInsidePost, false, 'a failed write was reported sent');
+      assert.equal(await second, undefined, 'the retry on a new connection should succeed');
+      assert.deepEqual(bodies, ['first', 'second']);
     });
 
     it('the plain client writes its request head in the room left before the body, or copies without it', async () => {
