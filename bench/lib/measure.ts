@@ -49,14 +49,21 @@ export interface RunSample {
   error?: string;
 }
 
-interface Window {
+/**
+ * A stretch of the round that belongs to one run: an invocation (counted once it succeeded), or the
+ * start of a function (its init-time spans, never counted). A span that is in no invocation's trace
+ * goes to the stretch it ended in.
+ */
+export interface Window {
   /** Which run of the round it belongs to. */
   owner: number;
   startMs: number;
-  /** When the spans present right after this invocation were collected. */
+  /** When the spans present right after this invocation were collected (Infinity until then). */
   collectedMs: number;
-  /** The header's Root as 32 hex digits. */
-  traceId: string;
+  /** The header's Root as 32 hex digits (none for a function's start). */
+  traceId: string | undefined;
+  /** A successful invocation: its spans are counted. */
+  counted: boolean;
 }
 
 /** One setup's function during a round: started, invoked, measured, stopped. */
@@ -88,6 +95,13 @@ class Run {
     const { setup, handler, options, launch } = this;
     await this.attempt(async () => {
       const started = performance.now();
+      this.windows.push({
+        owner: this.owner,
+        startMs: Date.now(),
+        collectedMs: Number.POSITIVE_INFINITY,
+        traceId: undefined,
+        counted: false,
+      });
       this.fn = await LocalFunction.start({
         runtime: options.runtime,
         taskRoot: this.taskRoot,
@@ -115,7 +129,12 @@ class Run {
 
   /** Reads the frozen process's memory, then stops it. */
   async finish(): Promise<void> {
-    if (this.fn && this.error === undefined) this.rssMiB = residentMiB(this.fn.pid);
+    const fn = this.fn;
+    if (fn && this.error === undefined) {
+      await this.attempt(async () => {
+        this.rssMiB = residentMiB(fn.pid);
+      });
+    }
     await this.stop();
   }
 
@@ -128,7 +147,15 @@ class Run {
 
   private async invoke(fn: LocalFunction): Promise<number> {
     const header = traceHeader(true);
-    const startMs = Date.now();
+    const window: Window = {
+      owner: this.owner,
+      startMs: Date.now(),
+      collectedMs: Number.POSITIVE_INFINITY,
+      traceId: header.traceId,
+      counted: false,
+    };
+    // Before the invocation: the spans of one that fails must land here, not in another run's.
+    this.windows.push(window);
     const started = performance.now();
     const event = this.handler === 'app' ? httpApiEvent(String(this.invocations + 1)) : {};
     const result = await fn.invoke(event, { traceHeader: header.header });
@@ -138,7 +165,8 @@ class Run {
     }
     await this.context.sinks.collect();
     this.invocations++;
-    this.windows.push({ owner: this.owner, startMs, collectedMs: Date.now(), traceId: header.traceId });
+    window.collectedMs = Date.now();
+    window.counted = true;
     return elapsed;
   }
 
@@ -171,13 +199,15 @@ export async function measureRound(
   await context.sinks.collect();
   const firstSpan = context.sinks.spans.length;
   const windows: Window[] = [];
-  const runs = setups.map((setup, owner) => new Run(owner, setup, handler, context, options, windows));
+  const runs: Run[] = [];
   try {
+    for (const setup of setups) runs.push(new Run(runs.length, setup, handler, context, options, windows));
     for (const run of runs) await run.start();
     for (let i = 0; i < options.warm; i++) for (const run of runs) await run.invokeWarm();
     for (const run of runs) await run.finish();
   } finally {
-    for (const run of runs) await run.stop();
+    // Every function stopped and every folder removed, whatever failed.
+    await Promise.allSettled(runs.map((run) => run.stop()));
   }
   const counts = attribute(context.sinks.spans.slice(firstSpan), windows, runs.length);
   return runs.map((run, owner): RunSample => {
@@ -196,7 +226,7 @@ export async function measureRound(
 }
 
 /** A run's span counts (see {@link RunSample}). */
-interface Counts {
+export interface Counts {
   spans: number;
   beforeFreeze: number;
   joined: number;
@@ -211,13 +241,13 @@ const NO_SPANS: Readonly<Counts> = { spans: 0, beforeFreeze: 0, joined: 0, withS
  * function runs at a time). Then counts, per run, its spans, those that arrived before their
  * invocation's freeze, and the invocations whose spans all joined Lambda's trace.
  */
-function attribute(
+export function attribute(
   spans: readonly { traceId: string; endMs: number; collectedMs: number }[],
   windows: readonly Window[],
   owners: number,
 ): Counts[] {
   const counts = Array.from({ length: owners }, () => ({ ...NO_SPANS }));
-  const byTrace = new Map(windows.map((w, k) => [w.traceId, k]));
+  const byTrace = new Map(windows.flatMap((w, k) => (w.traceId ? [[w.traceId, k] as const] : [])));
   const perWindow = windows.map(() => [] as string[]);
   for (const span of spans) {
     let index = byTrace.get(span.traceId) ?? -1;
@@ -227,15 +257,16 @@ function attribute(
         if ((windows[k]?.startMs ?? Infinity) <= span.endMs + 1) index = k;
     }
     const window = windows[index];
-    const count = window && counts[window.owner];
-    if (!window || !count) continue; // Ended before the first invocation: an init-time span, not counted.
+    const count = window?.counted ? counts[window.owner] : undefined;
+    // Before the first invocation, at a function's start or in a failed invocation: not counted.
+    if (!window || !count) continue;
     count.spans++;
     perWindow[index]?.push(span.traceId);
     if (span.collectedMs <= window.collectedMs) count.beforeFreeze++;
   }
   windows.forEach((window, k) => {
     const traceIds = perWindow[k] ?? [];
-    const count = counts[window.owner];
+    const count = window.counted ? counts[window.owner] : undefined;
     if (traceIds.length === 0 || !count) return;
     count.withSpans++;
     if (traceIds.every((id) => id === window.traceId)) count.joined++;

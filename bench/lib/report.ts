@@ -143,7 +143,8 @@ export function sameExportTable(summaries: readonly Summary[]): string {
     const cell = (pick: (s: Summary) => number, digits: number, unit: string) => {
       const mine = pick(ours) - pick(base);
       const theirs = pick(peer) - pick(base);
-      const ratio = mine / theirs;
+      // ADOT adding nothing (or less than nothing, within the noise) leaves no meaningful ratio.
+      const ratio = theirs > 0 ? mine / theirs : Number.NaN;
       return `${signed(mine, digits)} ${unit} / ${signed(theirs, digits)} ${unit} = ${Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '–'}`;
     };
     rows.push(

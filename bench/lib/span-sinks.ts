@@ -38,6 +38,7 @@ export type SinkReply =
 export class SpanSinks {
   /** Every span collected so far, in arrival order. */
   readonly spans: ArrivedSpan[] = [];
+  private collecting: Promise<number> = Promise.resolve(0);
 
   private constructor(
     private readonly child: ChildProcess,
@@ -49,6 +50,8 @@ export class SpanSinks {
     const child = fork(fileURLToPath(new URL('./span-sink-process.js', import.meta.url)), {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    // Between requests an 'error' (a failed send) must not be uncaught; the next request reports it.
+    child.on('error', (error) => console.error(`span sink process: ${error.message}`));
     const ready = await SpanSinks.reply(child, 'ready');
     return new SpanSinks(child, ready);
   }
@@ -70,9 +73,16 @@ export class SpanSinks {
 
   /**
    * Stamps everything received since the last call and returns how many spans that was. The sink
-   * process first reads whatever already waits on its sockets.
+   * process first reads whatever already waits on its sockets. Calls are taken one at a time: a reply
+   * answers the request before it.
    */
-  async collect(): Promise<number> {
+  collect(): Promise<number> {
+    const next = this.collecting.then(() => this.collectOnce());
+    this.collecting = next.catch(() => 0);
+    return next;
+  }
+
+  private async collectOnce(): Promise<number> {
     const answer = SpanSinks.reply(this.child, 'spans');
     this.child.send({ type: 'collect' } satisfies SinkRequest);
     const { spans } = await answer;
@@ -88,22 +98,27 @@ export class SpanSinks {
     await exited;
   }
 
-  /** The child's next reply of this type; rejects if it exits first. */
+  /** The child's next reply of this type; rejects if it exits (or fails) first. */
   private static reply<T extends SinkReply['type']>(
     child: ChildProcess,
     type: T,
   ): Promise<Extract<SinkReply, { type: T }>> {
     return new Promise((resolve, reject) => {
+      const settle = () => child.off('message', onMessage).off('exit', onExit).off('error', onError);
       const onMessage = (message: SinkReply) => {
         if (message.type !== type) return;
-        child.off('message', onMessage).off('exit', onExit);
+        settle();
         resolve(message as Extract<SinkReply, { type: T }>);
       };
       const onExit = (code: number | null, signal: string | null) => {
-        child.off('message', onMessage);
+        settle();
         reject(new Error(`the span sink process exited (${signal ?? `status ${code}`})`));
       };
-      child.on('message', onMessage).once('exit', onExit);
+      const onError = (error: Error) => {
+        settle();
+        reject(new Error(`the span sink process failed: ${error.message}`));
+      };
+      child.on('message', onMessage).once('exit', onExit).once('error', onError);
     });
   }
 }
