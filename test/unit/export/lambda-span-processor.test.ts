@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ExportHealth } from '../../../src/export/export-health.js';
@@ -130,10 +131,30 @@ describe('LambdaSpanProcessor', () => {
     const context = unsampled.spanContext();
     kit.processor.onEnd({ ...unsampled, spanContext: () => ({ ...context, traceFlags: 0 }) } as ReadableSpan);
     kit.end(['1', '2', '3']);
-    await kit.processor.forceFlush();
+    const lines: string[] = [];
+    diag.setLogger(
+      {
+        error: () => {},
+        warn: () => {},
+        info: () => {},
+        debug: (message: string) => lines.push(message),
+        verbose: () => {},
+      },
+      DiagLogLevel.DEBUG,
+    );
+    try {
+      await kit.processor.forceFlush();
+      await kit.processor.forceFlush(); // said once, at the flush after the drop
+    } finally {
+      diag.disable();
+    }
     assert.deepEqual(
       kit.exported.map((batch) => batch.map((s) => s.name)),
       [['1', '2']],
+    );
+    assert.deepEqual(
+      lines.filter((line) => line.startsWith('dropped')),
+      ['dropped 1 spans: more than 2 were queued'],
     );
   });
 

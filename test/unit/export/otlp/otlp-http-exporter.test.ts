@@ -425,6 +425,25 @@ describe('LeanOtlpTraceExporter over OTLP/HTTP', () => {
       );
     });
 
+    it('a kept connection that has not answered for 10 s is not trusted: its request waits for the answer', async (t) => {
+      const fake = await collector(ok);
+      const client = new PlainHttpClient({ url: new URL(fake.url()), headers: {}, userAgent: 'ua' });
+      cleanups.push(() => client.close());
+      let sent = 0;
+      const post = () =>
+        new Promise<Error | undefined>((resolve) =>
+          client.post(Buffer.from('x'), { timeoutMillis: 2000, onSent: () => sent++ }, resolve),
+        );
+      t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+      assert.equal(await post(), undefined);
+      assert.equal(await post(), undefined);
+      assert.equal(sent, 2, 'a new connection, then one that answered just now');
+      t.mock.timers.tick(10_001);
+      assert.equal(await post(), undefined);
+      assert.equal(sent, 2, 'reported sent on a connection idle for more than 10 s');
+      assert.equal(fake.connections, 1, 'the connection is still reused, only not trusted before its answer');
+    });
+
     it('the plain client does not report a request sent when the write failed inside write()', async () => {
       const serverSockets: Socket[] = [];
       const bodies: string[] = [];
