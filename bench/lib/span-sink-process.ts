@@ -72,8 +72,9 @@ const http = createServer((req, res) => {
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     // Answered at once (an empty ExportTraceServiceResponse; metrics and logs are acknowledged and
-    // dropped), as a collector answers before its pipeline runs; decoded when collected.
-    res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    // dropped), as a collector answers before its pipeline runs; decoded when collected. With a
+    // Content-Length, as the collector's Go server sends an empty body (not chunked, Node's default).
+    res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': 0 }).end();
     if (!req.url?.endsWith('/v1/traces')) return;
     const gzip = req.headers['content-encoding'] === 'gzip';
     undecoded.push(() => {
