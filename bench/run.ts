@@ -2,9 +2,9 @@
  * The side-by-side benchmark: this layer against no tracing and against its peers (the ADOT layer, the
  * OpenTelemetry layer's auto-instrumentation, the legacy X-Ray SDK), on the same local Lambda (real
  * runtime client, Runtime API emulator, process frozen between invocations), in rounds where the warm
- * invocations go round the setups one at a time, so that a noisy machine treats every setup alike. Two functions: a no-op, and a realistic HTTP API handler that
- * queries Postgres (Sequelize and pg), calls an HTTP service and sends to SQS. Writes bench/results.md
- * and bench/results.svg.
+ * invocations go round the setups one at a time, so that a noisy machine treats every setup alike.
+ * Two functions: a no-op, and a realistic HTTP API handler that queries Postgres (Sequelize and pg),
+ * calls an HTTP service and sends to SQS. Writes bench/results.md and bench/results.svg.
  *
  * Usage: npm run bench [-- --rounds 5 --warm 30 --runtime nodejs24.x --memory 128 --setups ours,adot
  *   --handlers noop,app --out DIR --short]
@@ -120,7 +120,7 @@ const samples = new Map<string, RunSample[]>();
 const key = (handler: HandlerKind, setup: Setup) => `${handler}/${setup.id}`;
 try {
   if (!short) {
-    // One unmeasured run of each, so every setup meets a warm file cache, as a redeployed function would.
+    // One unmeasured round, so every setup meets a warm file cache, as a redeployed function would.
     log('warm-up: one unmeasured round of every setup');
     for (const handler of handlers)
       await measureRound(setups, handler, context, { ...options(handler), warm: 1 });
@@ -193,8 +193,7 @@ const titles: Record<HandlerKind, string> = {
 };
 const tables = handlers.map((h) => {
   const summaries = byHandler.get(h) ?? [];
-  const pairs = sameExportTable(summaries);
-  return pairs ? `${handlerTable(titles[h], summaries)}\n\n${pairs}` : handlerTable(titles[h], summaries);
+  return [handlerTable(titles[h], summaries), sameExportTable(summaries)].filter(Boolean).join('\n\n');
 });
 const sizes = sizeTable(
   setups.flatMap((setup) => {

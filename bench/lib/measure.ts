@@ -95,13 +95,7 @@ class Run {
     const { setup, handler, options, launch } = this;
     await this.attempt(async () => {
       const started = performance.now();
-      this.windows.push({
-        owner: this.owner,
-        startMs: Date.now(),
-        collectedMs: Number.POSITIVE_INFINITY,
-        traceId: undefined,
-        counted: false,
-      });
+      this.openWindow(undefined);
       this.fn = await LocalFunction.start({
         runtime: options.runtime,
         taskRoot: this.taskRoot,
@@ -147,15 +141,8 @@ class Run {
 
   private async invoke(fn: LocalFunction): Promise<number> {
     const header = traceHeader(true);
-    const window: Window = {
-      owner: this.owner,
-      startMs: Date.now(),
-      collectedMs: Number.POSITIVE_INFINITY,
-      traceId: header.traceId,
-      counted: false,
-    };
     // Before the invocation: the spans of one that fails must land here, not in another run's.
-    this.windows.push(window);
+    const window = this.openWindow(header.traceId);
     const started = performance.now();
     const event = this.handler === 'app' ? httpApiEvent(String(this.invocations + 1)) : {};
     const result = await fn.invoke(event, { traceHeader: header.header });
@@ -168,6 +155,19 @@ class Run {
     window.collectedMs = Date.now();
     window.counted = true;
     return elapsed;
+  }
+
+  /** Starts this run's next stretch of the round (see {@link Window}), not counted until it succeeds. */
+  private openWindow(traceId: string | undefined): Window {
+    const window: Window = {
+      owner: this.owner,
+      startMs: Date.now(),
+      collectedMs: Number.POSITIVE_INFINITY,
+      traceId,
+      counted: false,
+    };
+    this.windows.push(window);
+    return window;
   }
 
   /** Runs a step; a failure ends the run (the function is stopped, its last output kept in the error). */

@@ -71,6 +71,12 @@ const signed = (value: number, digits = 1): string =>
 const percent = (share: number): string => (Number.isFinite(share) ? `${Math.round(share * 100)}%` : 'n/a');
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
 
+/** `mine` as a multiple of `theirs` (two added costs); '–' when ADOT added nothing measurable. */
+const ratioText = (mine: number, theirs: number | undefined): string =>
+  theirs !== undefined && theirs > 0 && Number.isFinite(mine / theirs)
+    ? `${(mine / theirs).toFixed(2)}×`
+    : '–';
+
 /** Added cost over the baseline, and its ratio to ADOT's added cost. */
 function costCells(
   value: number,
@@ -81,8 +87,7 @@ function costCells(
 ): string[] {
   if (isBaseline) return ['', ''];
   const added = value - base;
-  const ratio = adot === undefined ? Number.NaN : added / (adot - base);
-  return [signed(added, digits), Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '–'];
+  return [signed(added, digits), ratioText(added, adot === undefined ? undefined : adot - base)];
 }
 
 /** The Markdown table of one handler. */
@@ -143,9 +148,7 @@ export function sameExportTable(summaries: readonly Summary[]): string {
     const cell = (pick: (s: Summary) => number, digits: number, unit: string) => {
       const mine = pick(ours) - pick(base);
       const theirs = pick(peer) - pick(base);
-      // ADOT adding nothing (or less than nothing, within the noise) leaves no meaningful ratio.
-      const ratio = theirs > 0 ? mine / theirs : Number.NaN;
-      return `${signed(mine, digits)} ${unit} / ${signed(theirs, digits)} ${unit} = ${Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '–'}`;
+      return `${signed(mine, digits)} ${unit} / ${signed(theirs, digits)} ${unit} = ${ratioText(mine, theirs)}`;
     };
     rows.push(
       `| ${ours.setup.label} | ${peer.setup.label} | ${cell((s) => s.cold.median, 1, 'ms')} | ${cell((s) => s.warmP50.median, 2, 'ms')} | ${cell((s) => s.rss.median, 1, 'MiB')} |`,

@@ -139,28 +139,15 @@ export class ActiveInvocation {
     } catch (error) {
       diag.debug(`could not describe the invocation's outcome: ${String(error)}`);
     }
-    try {
-      this.span.end();
-    } catch (error) {
-      // A span processor that throws must not turn the handler's result into an error, nor keep
-      // the spans already queued from leaving.
-      diag.debug(`could not end the invocation span: ${String(error)}`);
-    }
-    try {
-      const { flushTimeoutMs } = this.options.config;
-      const remaining = this.remainingMs();
-      const left = remaining === undefined ? undefined : Math.max(0, remaining - RESPONSE_RESERVE_MS);
-      if (left !== undefined && left < flushTimeoutMs) {
-        return this.flush(left, 'the time left before the deadline');
-      }
-      return this.flush(flushTimeoutMs, 'OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS');
-    } catch (error) {
-      diag.debug(`could not export the invocation's spans: ${String(error)}`);
-      return FINISHED;
-    }
+    const { flushTimeoutMs } = this.options.config;
+    const remaining = this.remainingMs();
+    const left = remaining === undefined ? undefined : Math.max(0, remaining - RESPONSE_RESERVE_MS);
+    return left !== undefined && left < flushTimeoutMs
+      ? this.endAndExport(left, 'the time left before the deadline')
+      : this.endAndExport(flushTimeoutMs, 'OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS');
   }
 
-  /** A timer callback: whatever throws here is caught, or it would take the function down. */
+  /** A timer callback: whatever throws here must be caught, or it would take the function down. */
   private onDeadline(): void {
     const margin = this.options.config.timeoutMarginMs;
     try {
@@ -169,17 +156,31 @@ export class ActiveInvocation {
         code: SpanStatusCode.ERROR,
         message: `Lambda function timed out: still running ${margin} ms before its deadline`,
       });
+    } catch (error) {
+      diag.debug(`could not mark the invocation span timed out: ${String(error)}`);
+    }
+    this.deadlineFlush = this.endAndExport(
+      Math.max(0, (this.remainingMs() ?? margin) - RESPONSE_RESERVE_MS),
+      'the time left before the deadline',
+    );
+  }
+
+  /**
+   * Ends the span and flushes within `boundMs`. Never throws nor rejects: a span processor or an
+   * exporter that fails must not turn the handler's result into an error, nor (on the deadline
+   * guard's timer) take the function down; the spans already queued still leave.
+   */
+  private endAndExport(boundMs: number, boundBy: string): Promise<void> {
+    try {
       this.span.end();
     } catch (error) {
-      diag.debug(`could not end the invocation span at the deadline: ${String(error)}`);
+      diag.debug(`could not end the invocation span: ${String(error)}`);
     }
     try {
-      this.deadlineFlush = this.flush(
-        Math.max(0, (this.remainingMs() ?? margin) - RESPONSE_RESERVE_MS),
-        'the time left before the deadline',
-      );
+      return this.flush(boundMs, boundBy);
     } catch (error) {
-      diag.debug(`could not export the invocation's spans at the deadline: ${String(error)}`);
+      diag.debug(`could not export the invocation's spans: ${String(error)}`);
+      return FINISHED;
     }
   }
 

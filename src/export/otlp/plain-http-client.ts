@@ -157,7 +157,7 @@ export class PlainHttpClient {
       socket.once('close', onClose);
       socket.once('error', onError);
       const trusted = isTrustedConnection(reused, connection.answeredAt);
-      const accepted = socket.write(request, (error) => {
+      socket.write(request, (error) => {
         if (!error && trusted) sent();
       });
       // Nothing left in the stream's buffer and no error: the kernel took the whole request inside
@@ -165,7 +165,7 @@ export class PlainHttpClient {
       // turn, which the invocation's response would wait for. (A write that failed inside write(),
       // on a connection the collector reset while the process was frozen, also leaves the buffer
       // empty: `errored` tells it apart, and the retry reports it sent once written.)
-      if (trusted && accepted && socket.writableLength === 0 && !socket.errored && !socket.destroyed) sent();
+      if (trusted && socket.writableLength === 0 && !socket.errored && !socket.destroyed) sent();
     };
 
     withBuiltin<NetModule>(
