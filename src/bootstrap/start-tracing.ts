@@ -1,6 +1,5 @@
 import { diag, type TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -17,6 +16,7 @@ import { LambdaSpanProcessor } from '../export/lambda-span-processor.js';
 import { createSpanExporter } from '../export/select-exporter.js';
 import { DISTRO_NAME, DISTRO_VERSION, functionResourceAttributes } from '../lambda/function-resource.js';
 import { InvocationTracer } from '../lambda/invocation.js';
+import { XRayIdGenerator } from '../xray/id-generator.js';
 import { widenApiCompatibility } from './api-compat.js';
 
 /** What the running layer holds on to. */
@@ -38,7 +38,7 @@ export function startTracing(config: Readonly<Config>): TracingRuntime {
   });
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes(functionResourceAttributes(config)),
-    idGenerator: new AWSXRayIdGenerator(),
+    idGenerator: new XRayIdGenerator(),
     sampler: createSampler(config),
     spanProcessors: [processor],
   });

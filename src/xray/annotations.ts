@@ -212,10 +212,21 @@ function addMetadataNamespace(
   }
 }
 
+/**
+ * Annotation keys already worked out: the same few keys (the indexed list) come back on every
+ * span. Bounded, as `index_all_attributes` with attribute keys made at run time could grow it.
+ */
+const annotationKeys = new Map<string, string | undefined>();
+const MAX_CACHED_ANNOTATION_KEYS = 512;
+
 /** An X-Ray annotation key: every character outside `[A-Za-z0-9_]` becomes `_`, cut to 500. */
 export function annotationKeyOf(key: string): string | undefined {
+  const cached = annotationKeys.get(key);
+  if (cached !== undefined || annotationKeys.has(key)) return cached;
   const fixed = key.replace(/[^A-Za-z0-9_]/g, '_').slice(0, MAX_ANNOTATION_KEY);
-  return fixed === '' ? undefined : fixed;
+  const annotationKey = fixed === '' ? undefined : fixed;
+  if (annotationKeys.size < MAX_CACHED_ANNOTATION_KEYS) annotationKeys.set(key, annotationKey);
+  return annotationKey;
 }
 
 /** The value as an annotation (string cut to 1000, finite number, boolean), or `undefined`. */

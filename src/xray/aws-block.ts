@@ -88,10 +88,84 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * The groups of `callFields`, and the span attribute keys each one reads (AWS SDK calls read more:
+ * see `callFields`). A span with none of a group's keys skips that group: most spans (every HTTP,
+ * SQL and invocation span) have none or one, and this runs for every span the layer exports.
+ */
+const OPERATION = 1;
+const QUEUE = 2;
+const TABLE = 4;
+const TOPIC = 8;
+const FUNCTION = 16;
+const S3 = 32;
+const CALL_FIELD_GROUPS = new Map<string, number>([
+  ['aws.operation', OPERATION],
+  ['aws.region', OPERATION],
+  ['aws.request_id', OPERATION],
+  ['aws.requestId', OPERATION],
+  ['aws.request.id', OPERATION],
+  ['messaging.url', QUEUE],
+  ['aws.sqs.queue.url', QUEUE],
+  ['aws.queue_url', QUEUE],
+  ['aws.queue.url', QUEUE],
+  ['aws.dynamodb.table_names', TABLE],
+  ['aws.table_name', TABLE],
+  ['aws.table.name', TABLE],
+  ['aws.sns.topic.arn', TOPIC],
+  ['messaging.destination.name', TOPIC],
+  ['messaging.destination', TOPIC],
+  ['aws.lambda.invoked_arn', FUNCTION],
+  ['faas.invoked_name', FUNCTION],
+  ['aws.s3.bucket', S3],
+  ['aws.s3.key', S3],
+]);
+const ALL_GROUPS = OPERATION | QUEUE | TABLE | TOPIC | FUNCTION | S3;
+
+/** The groups of `callFields` the span has keys of: an AWS SDK call goes through all of them. */
+function callFieldGroups(attrs: AttributeReader, isAwsSdk: boolean): number {
+  if (isAwsSdk) return ALL_GROUPS;
+  let groups = 0;
+  for (const key in attrs.attributes) groups |= CALL_FIELD_GROUPS.get(key) ?? 0;
+  return groups;
+}
+
 /** Fields describing the AWS API call of the span. */
 function callFields({ attributes: attrs, isAwsSdk }: AwsSource): XRayAws {
   const fields: XRayAws = {};
+  const groups = callFieldGroups(attrs, isAwsSdk);
+  if (groups === 0) return fields;
+  if (groups & OPERATION) operationFields(attrs, isAwsSdk, fields);
+  if (groups & QUEUE) {
+    const queueUrl = queueUrlOf(attrs, isAwsSdk);
+    if (queueUrl !== undefined) fields.queue_url = queueUrl;
+    attrs.consume('messaging.url', 'aws.sqs.queue.url', 'aws.queue_url', 'aws.queue.url');
+  }
+  if (groups & TABLE) Object.assign(fields, tableFields(attrs));
+  if (groups & TOPIC) {
+    const topicArn = attrs.string('aws.sns.topic.arn') ?? snsDestination(attrs);
+    if (topicArn !== undefined) fields.topic_arn = topicArn;
+    attrs.consume('aws.sns.topic.arn');
+  }
+  if (groups & FUNCTION) {
+    const invokedArn = attrs.string('aws.lambda.invoked_arn');
+    if (invokedArn !== undefined) fields.function_arn = unqualifiedFunctionArn(invokedArn);
+    const functionName = attrs.string('faas.invoked_name');
+    if (functionName !== undefined) fields.function_name = functionName;
+    attrs.consume('aws.lambda.invoked_arn', 'faas.invoked_name');
+  }
+  if (groups & S3) {
+    const bucket = attrs.string('aws.s3.bucket');
+    if (bucket !== undefined) fields.bucket_name = bucket;
+    const key = attrs.string('aws.s3.key');
+    if (key !== undefined) fields.key_name = key;
+    attrs.consume('aws.s3.bucket', 'aws.s3.key');
+  }
+  return fields;
+}
 
+/** `operation`, `region` and `request_id`. */
+function operationFields(attrs: AttributeReader, isAwsSdk: boolean, fields: XRayAws): void {
   // The collector reads `rpc.method` for any span; only an AWS call's method is an AWS operation.
   const operation = attrs.string('aws.operation') ?? (isAwsSdk ? attrs.string('rpc.method') : undefined);
   if (operation !== undefined) fields.operation = operation;
@@ -105,30 +179,6 @@ function callFields({ attributes: attrs, isAwsSdk }: AwsSource): XRayAws {
   const requestId = attrs.string('aws.request_id', 'aws.requestId', 'aws.request.id');
   if (requestId !== undefined) fields.request_id = requestId;
   attrs.consume('aws.request_id', 'aws.requestId', 'aws.request.id');
-
-  const queueUrl = queueUrlOf(attrs, isAwsSdk);
-  if (queueUrl !== undefined) fields.queue_url = queueUrl;
-  attrs.consume('messaging.url', 'aws.sqs.queue.url', 'aws.queue_url', 'aws.queue.url');
-
-  Object.assign(fields, tableFields(attrs));
-
-  const topicArn = attrs.string('aws.sns.topic.arn') ?? snsDestination(attrs);
-  if (topicArn !== undefined) fields.topic_arn = topicArn;
-  attrs.consume('aws.sns.topic.arn');
-
-  const invokedArn = attrs.string('aws.lambda.invoked_arn');
-  if (invokedArn !== undefined) fields.function_arn = unqualifiedFunctionArn(invokedArn);
-  const functionName = attrs.string('faas.invoked_name');
-  if (functionName !== undefined) fields.function_name = functionName;
-  attrs.consume('aws.lambda.invoked_arn', 'faas.invoked_name');
-
-  const bucket = attrs.string('aws.s3.bucket');
-  if (bucket !== undefined) fields.bucket_name = bucket;
-  const key = attrs.string('aws.s3.key');
-  if (key !== undefined) fields.key_name = key;
-  attrs.consume('aws.s3.bucket', 'aws.s3.key');
-
-  return fields;
 }
 
 /**

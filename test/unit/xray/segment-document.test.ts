@@ -630,3 +630,58 @@ test('odd input never throws: bad IDs give no document, odd values are tolerated
   assert.equal(odd.annotations, undefined, 'NaN is not an annotation value');
   assert.equal(odd.metadata?.default?.['aws.xray.metadata.x'], 'not json');
 });
+
+/** A CLIENT span under the invocation span, translated. */
+function translateClientCall(attributes: Record<string, string | string[]>): XRaySegmentDocument {
+  return translate(record('call', { kind: SpanKind.CLIENT, attributes }, under(lambdaServerSpan())));
+}
+
+test('every key that names an AWS resource fills its aws field on a span that is not an AWS SDK call', () => {
+  // The translation skips the groups of keys a span does not carry: each key must still be found
+  // when it is the only one of its group, and leave metadata as a field.
+  const sns = 'arn:aws:sns:eu-west-1:123456789012:orders';
+  const cases: [Record<string, string | string[]>, string, unknown][] = [
+    [{ 'aws.operation': 'GetObject' }, 'operation', 'GetObject'],
+    [{ 'aws.region': 'eu-west-1' }, 'region', 'eu-west-1'],
+    [{ 'aws.request_id': 'r-1' }, 'request_id', 'r-1'],
+    [{ 'aws.requestId': 'r-2' }, 'request_id', 'r-2'],
+    [{ 'aws.request.id': 'r-3' }, 'request_id', 'r-3'],
+    [{ 'messaging.url': QUEUE_URL }, 'queue_url', QUEUE_URL],
+    [{ 'aws.sqs.queue.url': QUEUE_URL }, 'queue_url', QUEUE_URL],
+    [{ 'aws.queue_url': QUEUE_URL }, 'queue_url', QUEUE_URL],
+    [{ 'aws.queue.url': QUEUE_URL }, 'queue_url', QUEUE_URL],
+    [{ 'aws.dynamodb.table_names': ['orders'] }, 'table_name', 'orders'],
+    [{ 'aws.table_name': 'orders' }, 'table_name', 'orders'],
+    [{ 'aws.table.name': 'orders' }, 'table_name', 'orders'],
+    [{ 'aws.sns.topic.arn': sns }, 'topic_arn', sns],
+    [{ 'messaging.destination.name': sns }, 'topic_arn', sns],
+    [{ 'messaging.destination': sns }, 'topic_arn', sns],
+    [
+      { 'aws.lambda.invoked_arn': 'arn:aws:lambda:eu-west-1:123456789012:function:billing:live' },
+      'function_arn',
+      'arn:aws:lambda:eu-west-1:123456789012:function:billing',
+    ],
+    [{ 'faas.invoked_name': 'billing' }, 'function_name', 'billing'],
+    [{ 'aws.s3.bucket': 'invoices' }, 'bucket_name', 'invoices'],
+    [{ 'aws.s3.key': '2026/12.pdf' }, 'key_name', '2026/12.pdf'],
+  ];
+  for (const [attributes, field, expected] of cases) {
+    const [key] = Object.keys(attributes);
+    const document = translateClientCall(attributes);
+    assert.deepEqual(document.aws?.[field as keyof typeof document.aws], expected, key);
+    if (!key?.startsWith('messaging.destination')) {
+      assert.equal(document.metadata?.default?.[key as string], undefined, `${key} left metadata`);
+    }
+  }
+});
+
+test('a span carrying keys of two groups gets the fields of both and no other', () => {
+  const document = translateClientCall({
+    'aws.s3.bucket': 'invoices',
+    'aws.region': 'eu-west-1',
+    'http.request.method': 'PUT',
+  });
+  const { account_id, cloudwatch_logs, xray, ...call } = document.aws ?? {};
+  assert.deepEqual(call, { region: 'eu-west-1', bucket_name: 'invoices' });
+  assert.equal(account_id, '123456789012');
+});
