@@ -12,7 +12,14 @@ export class AttributeReader {
   /** Keys that a block turned into a segment field, left out of metadata. */
   readonly consumed = new Set<string>();
 
-  constructor(readonly attributes: Attributes) {}
+  /**
+   * @param reads when given, collects every key whose value was read (see `segment-templates.ts`:
+   *   what the translation did not read, it can only have copied).
+   */
+  constructor(
+    readonly attributes: Attributes,
+    private readonly reads?: Set<string>,
+  ) {}
 
   /** Whether any of `keys` is set (to anything but `undefined`/`null`). */
   has(...keys: string[]): boolean {
@@ -21,6 +28,7 @@ export class AttributeReader {
 
   /** The raw value of `key`, or `undefined`. Does not mark the key consumed. */
   raw(key: string): AttributeValue | undefined {
+    this.reads?.add(key);
     const value = this.attributes[key];
     return value === null ? undefined : value;
   }

@@ -50,9 +50,15 @@ export function toSegmentDocuments(
   }
 }
 
-function toSegmentDocument(
+/**
+ * One span's document, as {@link toSegmentDocuments} makes it, or `undefined` when it makes none;
+ * `reads` (if given) collects the span attribute keys whose values the translation read. Throws
+ * what the translation throws.
+ */
+export function toSegmentDocument(
   span: ReadableSpan,
   options: SegmentDocumentOptions,
+  reads?: Set<string>,
 ): XRaySegmentDocument | undefined {
   const context = span.spanContext();
   const traceId = toXRayTraceId(context.traceId);
@@ -68,7 +74,7 @@ function toSegmentDocument(
   // Lambda's own segment): it becomes a segment of its own, as a SERVER span does.
   const isSegment = kind === SpanKind.SERVER || parentId === undefined || parent?.isRemote === true;
 
-  const attributes = new AttributeReader(span.attributes ?? {});
+  const attributes = new AttributeReader(span.attributes ?? {}, reads);
   // Everything derived from the resource alone is worked out once per resource.
   const profile = resourceProfileOf(span.resource?.attributes);
   const resource = profile.reader;
@@ -156,7 +162,7 @@ function namespaceOf(
 }
 
 /** X-Ray times are epoch seconds; microseconds of today's epoch fit a double exactly. */
-function toEpochSeconds(time: HrTime): number {
+export function toEpochSeconds(time: HrTime): number {
   const [seconds, nanos] = time;
   return (seconds * 1_000_000 + Math.round(nanos / 1000)) / 1_000_000;
 }

@@ -6,6 +6,7 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { type DaemonAddress, resolveDaemonAddress } from './daemon-address.js';
 import { DAEMON_HEADER, fitToDatagram, MAX_DATAGRAM_BYTES } from './datagram-fit.js';
 import { type SegmentDocumentOptions, toSegmentDocuments } from './segment-document.js';
+import { SegmentTemplates } from './segment-templates.js';
 
 /** Options of {@link XRayUdpExporter}. */
 export interface XRayUdpExporterOptions extends SegmentDocumentOptions {
@@ -87,6 +88,7 @@ export class XRayUdpExporter implements SpanExporter {
   };
 
   private readonly options: SegmentDocumentOptions;
+  private readonly templates: SegmentTemplates;
   private readonly maxDatagramBytes: number;
   private readonly sendTimeoutMillis: number;
   private readonly pending = new Set<Promise<void>>();
@@ -111,6 +113,7 @@ export class XRayUdpExporter implements SpanExporter {
       indexedAttributes: options.indexedAttributes,
       indexAllAttributes: options.indexAllAttributes,
     };
+    this.templates = new SegmentTemplates(this.options);
     this.maxDatagramBytes = positiveOr(options.maxDatagramBytes, MAX_DATAGRAM_BYTES);
     this.sendTimeoutMillis = positiveOr(options.sendTimeoutMillis, 1000);
   }
@@ -182,13 +185,25 @@ export class XRayUdpExporter implements SpanExporter {
     return { code: ExportResultCode.FAILED, error: new Error(`X-Ray: ${problems.join('; ')}`) };
   }
 
-  /** Datagrams (header + document) for the spans, documents reduced or split to fit. */
+  /**
+   * Datagrams (header + document) for the spans: from a template when the span has one and its
+   * document fits (see `SegmentTemplates`), else translated and reduced or split to fit.
+   */
   private encode(spans: readonly ReadableSpan[]): Datagram[] {
     const datagrams: Datagram[] = [];
     const dropped: string[] = [];
     let truncated = 0;
     let split = 0;
+    const budget = this.maxDatagramBytes - HEADER_BYTES.length;
     for (const span of spans) {
+      const json = this.templates.serialize(span);
+      if (json !== undefined) {
+        const payload = Buffer.from(json);
+        if (payload.length <= budget) {
+          datagrams.push([HEADER_BYTES, payload]);
+          continue;
+        }
+      }
       for (const document of toSegmentDocuments(span, this.options)) {
         const fit = fitToDatagram(document, this.maxDatagramBytes);
         for (const payload of fit.payloads) datagrams.push([HEADER_BYTES, Buffer.from(payload)]);
