@@ -21,6 +21,7 @@ import { type HandlerKind, measureRound, type RunOptions, type RunSample } from 
 import { ensurePeer, type InstalledPeer, isInstalled, type PeerName } from './lib/peers.js';
 import {
   chartSvg,
+  cpuTable,
   handlerTable,
   type RunInfo,
   resultsMarkdown,
@@ -33,6 +34,7 @@ import { postgresProblem, type Services, startServices } from './lib/services.js
 import { FOOTNOTES } from './lib/setup-notes.js';
 import { allSetups, layerHasDaemonExporter, type Setup, type SetupContext } from './lib/setups.js';
 import { SpanSinks } from './lib/span-sinks.js';
+import { median } from './lib/stats.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values } = parseArgs({
@@ -193,7 +195,9 @@ const titles: Record<HandlerKind, string> = {
 };
 const tables = handlers.map((h) => {
   const summaries = byHandler.get(h) ?? [];
-  return [handlerTable(titles[h], summaries), sameExportTable(summaries)].filter(Boolean).join('\n\n');
+  return [handlerTable(titles[h], summaries), sameExportTable(summaries), cpuTable(summaries)]
+    .filter(Boolean)
+    .join('\n\n');
 });
 const sizes = sizeTable(
   setups.flatMap((setup) => {
@@ -219,7 +223,5 @@ process.exit(0);
 function describeRun(round: number, handler: HandlerKind, setup: Setup, s: RunSample): string {
   const head = `round ${round + 1}/${rounds} ${handler.padEnd(4)} ${setup.id.padEnd(12)}`;
   if (s.error) return `${head} FAILED: ${s.error.split('\n')[0]}`;
-  const warmSorted = [...s.warmMs].sort((a, b) => a - b);
-  const p50 = warmSorted[Math.floor(warmSorted.length / 2)] ?? Number.NaN;
-  return `${head} cold ${s.coldMs.toFixed(0)} ms, init ${s.initMs.toFixed(0)} ms, warm p50 ${p50.toFixed(2)} ms, RSS ${s.rssMiB.toFixed(0)} MiB, spans ${(s.spans / s.invocations).toFixed(1)}/inv`;
+  return `${head} cold ${s.coldMs.toFixed(0)} ms, init ${s.initMs.toFixed(0)} ms, warm p50 ${median(s.warmMs).toFixed(2)} ms (CPU ${median(s.warmCpuMs).toFixed(2)} ms), RSS ${s.rssMiB.toFixed(0)} MiB, spans ${(s.spans / s.invocations).toFixed(1)}/inv`;
 }

@@ -34,6 +34,12 @@ export interface RunSample {
   initMs: number;
   /** Each warm invocation, measured around `invoke()` (so including any export before the freeze), ms. */
   warmMs: number[];
+  /**
+   * CPU time the runtime process (all its threads, user and kernel) spent on each warm invocation,
+   * ms: the layer's own work, without the waits and the machine's scheduling noise in `warmMs`.
+   * Empty where the kernel does not report it.
+   */
+  warmCpuMs: number[];
   /** VmRSS of the frozen process after the last invocation, MiB. */
   rssMiB: number;
   invocations: number;
@@ -69,6 +75,7 @@ export interface Window {
 /** One setup's function during a round: started, invoked, measured, stopped. */
 class Run {
   readonly warmMs: number[] = [];
+  readonly warmCpuMs: number[] = [];
   coldMs = Number.NaN;
   initMs = Number.NaN;
   rssMiB = Number.NaN;
@@ -117,7 +124,11 @@ class Run {
     const fn = this.fn;
     if (!fn || this.error !== undefined) return;
     await this.attempt(async () => {
+      const cpuBefore = cpuMs(fn.pid);
       this.warmMs.push(await this.invoke(fn));
+      // The process is frozen again: no CPU time is added while the spans are collected.
+      const cpu = cpuMs(fn.pid) - cpuBefore;
+      if (Number.isFinite(cpu)) this.warmCpuMs.push(cpu);
     });
   }
 
@@ -217,6 +228,7 @@ export async function measureRound(
       coldMs: failed ? Number.NaN : run.coldMs,
       initMs: failed ? Number.NaN : run.initMs,
       warmMs: run.warmMs,
+      warmCpuMs: run.warmCpuMs,
       rssMiB: failed ? Number.NaN : run.rssMiB,
       invocations: run.invocations,
       ...count,
@@ -272,6 +284,24 @@ export function attribute(
     if (traceIds.every((id) => id === window.traceId)) count.joined++;
   });
   return counts;
+}
+
+/**
+ * CPU time a process has used so far, all threads, in ms: the sum of the first field (time on a
+ * CPU, ns) of each thread's `/proc/PID/task/TID/schedstat`. A thread that exits takes its time
+ * with it, which does not matter here: the runtime's threads (main, libuv pool, V8 workers) live as
+ * long as the process. NaN when unreadable (no /proc, no schedstats).
+ */
+export function cpuMs(pid: number): number {
+  try {
+    let nanos = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      nanos += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    }
+    return nanos / 1e6;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** VmRSS of a process, in MiB (readable while the process is stopped). */

@@ -15,6 +15,8 @@ export interface Summary {
   warmP50: Spread;
   /** p99 of all warm invocations pooled. */
   warmP99: number;
+  /** Per-round medians of the runtime process's CPU time per warm invocation (NaN: not measured). */
+  warmCpu: Spread;
   rss: Spread;
   spansPerInvocation: number;
   /** Share of spans that arrived before the freeze (NaN without spans). */
@@ -38,6 +40,7 @@ export function summarise(setup: Setup, runs: readonly RunSample[]): Summary {
       ok.flatMap((r) => r.warmMs),
       0.99,
     ),
+    warmCpu: spread(ok.map((r) => median(r.warmCpuMs))),
     rss: spread(ok.map((r) => r.rssMiB)),
     spansPerInvocation: sum((r) => r.spans) / sum((r) => r.invocations),
     beforeFreeze: sum((r) => r.beforeFreeze) / sum((r) => r.spans),
@@ -151,15 +154,45 @@ export function sameExportTable(summaries: readonly Summary[]): string {
       return `${signed(mine, digits)} ${unit} / ${signed(theirs, digits)} ${unit} = ${ratioText(mine, theirs)}`;
     };
     rows.push(
-      `| ${ours.setup.label} | ${peer.setup.label} | ${cell((s) => s.cold.median, 1, 'ms')} | ${cell((s) => s.warmP50.median, 2, 'ms')} | ${cell((s) => s.rss.median, 1, 'MiB')} |`,
+      `| ${ours.setup.label} | ${peer.setup.label} | ${cell((s) => s.cold.median, 1, 'ms')} | ${cell((s) => s.warmP50.median, 2, 'ms')} | ${cell((s) => s.warmCpu.median, 2, 'ms')} | ${cell((s) => s.rss.median, 1, 'MiB')} |`,
     );
   }
   if (rows.length === 0) return '';
   return [
     'Same export path, this layer / ADOT (added over no tracing):',
     '',
-    '| this layer | ADOT | cold start | warm p50 | RSS |',
-    '| --- | --- | --- | --- | --- |',
+    '| this layer | ADOT | cold start | warm p50 | warm CPU p50 | RSS |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+/**
+ * CPU time of the runtime process per warm invocation, for every setup: the work each layer does
+ * for an invocation, apart from waits and the machine's scheduling noise. Empty when not measured.
+ */
+export function cpuTable(summaries: readonly Summary[]): string {
+  const base = summaries.find((s) => s.setup.id === 'baseline' && s.rounds > 0);
+  const adot = summaries.find((s) => s.setup.id === 'adot' && s.rounds > 0);
+  if (!base || !Number.isFinite(base.warmCpu.median)) return '';
+  const rows = summaries
+    .filter((s) => s.rounds > 0)
+    .map((s) =>
+      [
+        '',
+        s.setup.label,
+        withSpread(s.warmCpu, 2),
+        ...costCells(s.warmCpu.median, base.warmCpu.median, adot?.warmCpu.median, s === base, 2),
+        '',
+      ]
+        .join(' | ')
+        .trim(),
+    );
+  return [
+    'CPU time of the runtime process (all threads, user and kernel) per warm invocation:',
+    '',
+    '| setup | warm CPU p50 ms | added | × ADOT |',
+    '| --- | --- | ---: | ---: |',
     ...rows,
   ].join('\n');
 }
@@ -199,7 +232,8 @@ export function resultsMarkdown(
     'Figures are medians over rounds with [min–max]; "added" is the difference from the no-tracing baseline of the same run; ' +
       '"× ADOT" divides that added cost by the one of the ADOT layer as shipped, from the same run (below 1 means cheaper than ADOT). ' +
       'Cold start runs from process spawn to the end of the first invocation (the process frozen again), so it includes any export ' +
-      'made before the freeze; warm figures are measured the same way around each invocation with `performance.now()`. ' +
+      'made before the freeze; warm figures are measured the same way around each invocation with `performance.now()`, and ' +
+      'warm CPU is the CPU time the runtime process used in that span (from `/proc/PID/task/*/schedstat`). ' +
       'RSS is VmRSS of the frozen process after the last invocation. "before freeze" is the share of spans that had arrived when ' +
       'the process was frozen after their invocation; "in Lambda trace" is the share of invocations whose spans all carry the Root of Lambda\'s trace header. ' +
       'The receivers (OTLP/HTTP, OTLP/gRPC, a UDP socket for the X-Ray daemon) run in a process of their own, as the collector ' +
