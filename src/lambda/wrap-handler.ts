@@ -83,6 +83,10 @@ function wrapLegacyContextMethods(
 ): void {
   if (typeof lambdaContext !== 'object' || lambdaContext === null) return;
   const ctx = lambdaContext as Record<LegacyContextMethod, unknown>;
+  // The nodejs24.x runtime's context has none of them: nothing to wrap, nothing to allocate.
+  if (typeof ctx.succeed !== 'function' && typeof ctx.fail !== 'function' && typeof ctx.done !== 'function') {
+    return;
+  }
   const outcomes: Record<LegacyContextMethod, (a?: unknown, b?: unknown) => Outcome> = {
     succeed: (result) => ({ ok: true, result }),
     fail: (error) => ({ ok: false, error }),
