@@ -166,9 +166,24 @@ export function loadBuiltin<T>(name: string): T | Promise<T> {
   return builtin ?? (import(name) as Promise<T>);
 }
 
+/** Built-in modules already loaded: every request asks again, and the lookup is not free after a freeze. */
+const loadedBuiltins = new Map<string, unknown>();
+
 /** Runs `use` with the built-in `name`, at once when it loads synchronously; `fail` if it cannot load. */
 export function withBuiltin<T>(name: string, use: (module: T) => void, fail: (error: unknown) => void): void {
+  const known = loadedBuiltins.get(name) as T | undefined;
+  if (known !== undefined) {
+    use(known);
+    return;
+  }
   const loaded = loadBuiltin<T>(name);
-  if (loaded instanceof Promise) loaded.then(use, fail);
-  else use(loaded);
+  if (loaded instanceof Promise) {
+    loaded.then((module) => {
+      loadedBuiltins.set(name, module);
+      use(module);
+    }, fail);
+  } else {
+    loadedBuiltins.set(name, loaded);
+    use(loaded);
+  }
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import otlpRoot from 'otlp-proto-root/build/src/generated/root.js';
 import { readPartialSuccess } from '../../../../src/export/otlp/decode-export-response.js';
 import { grpcOrigin, toGrpcMetadata } from '../../../../src/export/otlp/exporter-config.js';
 import { formatGrpcTimeout, statusFromHttp } from '../../../../src/export/otlp/grpc-status.js';
+import { withBuiltin } from '../../../../src/export/otlp/http-request.js';
 
 interface ResponseType {
   encode(message: unknown): { finish(): Uint8Array };
@@ -101,4 +102,17 @@ describe('exporter configuration', () => {
     assert.equal(statusFromHttp(404), 12);
     assert.equal(statusFromHttp(500), 2);
   });
+});
+
+test('a built-in module is looked up once, then handed over from memory', (t) => {
+  // require-in-the-middle wraps process.getBuiltinModule: each lookup costs a patched require.
+  const lookup = t.mock.method(process, 'getBuiltinModule');
+  const seen: unknown[] = [];
+  const fail = (error: unknown) => assert.fail(String(error));
+  withBuiltin<typeof import('node:v8')>('node:v8', (v8) => seen.push(v8), fail);
+  withBuiltin<typeof import('node:v8')>('node:v8', (v8) => seen.push(v8), fail);
+  assert.equal(lookup.mock.callCount(), 1);
+  assert.equal(seen.length, 2);
+  assert.equal(seen[0], seen[1]);
+  assert.equal(typeof (seen[0] as typeof import('node:v8')).getHeapStatistics, 'function');
 });
