@@ -30,8 +30,10 @@ import { type SegmentDocumentOptions, toEpochSeconds, toSegmentDocument } from '
  * translation reads more of (events, links) and failed spans (each document gives its exception an
  * ID of its own) are never templated. Everything
  * not templated, or whose document would not fit a datagram, goes the general way
- * (`toSegmentDocuments` and `fitToDatagram`). Memory is bounded: at most {@link MAX_SHAPES}
- * shapes per resource, {@link MAX_TEMPLATES} templates per shape.
+ * (`toSegmentDocuments` and `fitToDatagram`). Memory is bounded in count and in size: at most
+ * {@link MAX_SHAPES} shapes per resource (then they are all dropped and learnt again),
+ * {@link MAX_TEMPLATES} templates per shape, none for values longer than {@link MAX_VALUES_KEY}
+ * characters or documents longer than {@link MAX_TEMPLATE_CHARS}: a few MiB at the very worst.
  */
 export class SegmentTemplates {
   /** Documents made from a template so far (for tests and diagnostics). */
@@ -67,7 +69,8 @@ export class SegmentTemplates {
     const shapeKey = shapeKeyOf(span, parentIsValid, parent?.isRemote === true, hasEnd, attributes);
     let shape = shapes.get(shapeKey);
     if (shape === undefined) {
-      if (shapes.size >= MAX_SHAPES) return undefined;
+      // Shapes that never come back (a name with an ID in it) must not keep out those that do.
+      if (shapes.size >= MAX_SHAPES) shapes.clear();
       // First of its shape: translated the general way, noting what the translation read.
       const reads = new Set<string>();
       const document = toSegmentDocument(span, this.options, reads);
@@ -119,6 +122,10 @@ export class SegmentTemplates {
       return undefined;
     }
     const realJson = JSON.stringify(realDocument);
+    if (realJson.length > MAX_TEMPLATE_CHARS) {
+      shape.templates.set(valuesKey, null);
+      return realJson;
+    }
     const { probe, markers } = probeOf(real, shape.holes);
     const probeReads = new Set<string>();
     const probeDocument = toSegmentDocument(probe, this.options, probeReads);
@@ -128,16 +135,25 @@ export class SegmentTemplates {
         : undefined;
     // Checked on the span it was made from: a template that would not give its document is dropped.
     const filled = template === undefined ? undefined : fill(template, real);
-    const kept = template !== undefined && (filled === undefined || filled === realJson);
-    shape.templates.set(valuesKey, kept ? template : null);
+    if (template !== undefined && filled === undefined) {
+      // This span's own values cannot be filled in (a long string, a NaN): the template is
+      // unchecked, so it is not kept; the next span with these values makes it again.
+      shape.seen.add(valuesKey);
+    } else {
+      shape.templates.set(valuesKey, filled === realJson ? (template as Template) : null);
+    }
     return realJson;
   }
 }
 
 /** At most this many shapes per resource, templates per shape, values met once per shape. */
-const MAX_SHAPES = 128;
-const MAX_TEMPLATES = 32;
-const MAX_SEEN = 64;
+const MAX_SHAPES = 32;
+const MAX_TEMPLATES = 8;
+const MAX_SEEN = 16;
+
+/** Longest value key (the values a template depends on) and longest document templated, in characters. */
+const MAX_VALUES_KEY = 2048;
+const MAX_TEMPLATE_CHARS = 8192;
 
 /** The longest string copied from a template: annotations cut longer ones, which is not a copy. */
 const MAX_COPIED_STRING = 1000;
@@ -201,12 +217,14 @@ function probeOf(
   if (hasEnd) markers.push([String(toEpochSeconds(MARK_END)), END]);
 
   const marked: Attributes = {};
+  // Number markers differ from one template to the next, as the string markers do by their nonce.
+  const numberSalt = Math.random();
   let index = 0;
   for (const key in attributes) {
     const value = attributes[key];
     if (holes.has(key)) {
       index += 1;
-      const marker = typeof value === 'number' ? -(index + 0.2345) * 1e-300 : `@${index}.${NONCE}@`;
+      const marker = typeof value === 'number' ? -(index + numberSalt) * 1e-300 : `@${index}.${NONCE}@`;
       markers.push([JSON.stringify(marker), key]);
       marked[key] = marker;
     } else {
@@ -286,9 +304,9 @@ function fillText(fillWith: Fill, real: RealValues): string | undefined {
     case TRACE_ID:
       return real.traceId;
     case START:
-      return String(toEpochSeconds(real.span.startTime));
+      return epochText(real.span.startTime);
     case END:
-      return String(toEpochSeconds(real.span.endTime));
+      return epochText(real.span.endTime);
     default: {
       const value = real.attributes[fillWith];
       if (typeof value === 'string')
@@ -296,6 +314,12 @@ function fillText(fillWith: Fill, real: RealValues): string | undefined {
       return typeof value === 'number' && Number.isFinite(value) ? JSON.stringify(value) : undefined;
     }
   }
+}
+
+/** A time as the document writes it; `undefined` for one JSON cannot write as a number (NaN). */
+function epochText(time: HrTime): string | undefined {
+  const seconds = toEpochSeconds(time);
+  return Number.isFinite(seconds) ? String(seconds) : undefined;
 }
 
 /**
@@ -355,7 +379,7 @@ function valuesKeyOf(attributes: Attributes, holes: ReadonlySet<string>): string
       key += `${json.length}:${json}`;
     }
   }
-  return key;
+  return key.length > MAX_VALUES_KEY ? undefined : key;
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -110,7 +110,8 @@ export class XRayUdpExporter implements SpanExporter {
   constructor(options: XRayUdpExporterOptions = {}) {
     this.address = resolveDaemonAddress(options.address);
     this.options = {
-      indexedAttributes: options.indexedAttributes,
+      // A copy: the templates hold what the list said when they were made.
+      indexedAttributes: options.indexedAttributes && [...options.indexedAttributes],
       indexAllAttributes: options.indexAllAttributes,
     };
     this.templates = new SegmentTemplates(this.options);

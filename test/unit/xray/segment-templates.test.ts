@@ -267,3 +267,66 @@ function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+test('a time JSON cannot write as a number goes the general way, never into a template', () => {
+  const options = {};
+  const templates = new SegmentTemplates(options);
+  const work = (end?: Date | number) =>
+    record('work', { attributes: { 'request.id': 'r' } }, LAMBDA_CONTEXT, (span) => {
+      if (end !== undefined) span.end(end);
+    });
+  for (let i = 0; i < 3; i++) checked(templates, work(), options);
+  for (const end of [new Date(Number.NaN), Number.POSITIVE_INFINITY]) {
+    const span = work(end);
+    const json = checked(templates, span, options);
+    if (json !== undefined) assert.doesNotThrow(() => JSON.parse(json));
+  }
+});
+
+test('a template its own span cannot check is not kept; the next span with those values makes it', () => {
+  const options = {};
+  const templates = new SegmentTemplates(options);
+  // The copied value of the span the template would be made from is NaN: nothing to check it with.
+  const span = (n: number) => record('work', { attributes: { n, kind: 'fixed' } }, LAMBDA_CONTEXT);
+  for (const n of [1, Number.NaN, 7, 8, 9]) checked(templates, span(n), options);
+  assert.ok(templates.filled >= 1, 'a checked template was made after all');
+});
+
+test('a metadata namespace holding what looks like a marker cannot fool a template', () => {
+  const options = {};
+  const templates = new SegmentTemplates(options);
+  // A value as the number markers once were (a fixed text): now they differ from one template to the next.
+  const lookalike = JSON.stringify(-1.2345 * 1e-300);
+  const span = (n: number) =>
+    record('work', { attributes: { n, 'aws.xray.metadata.default': `{"n":${lookalike}}` } }, LAMBDA_CONTEXT);
+  // A NaN where the template is made: it cannot be checked on that span, and must not be kept unchecked.
+  for (const n of [1, Number.NaN, 7, 8, 9, 10]) checked(templates, span(n), options);
+});
+
+test('memory stays bounded: long values and large documents are not templated, shapes are forgotten in bulk', () => {
+  const options = {};
+  const templates = new SegmentTemplates(options);
+  const query = (statement: string, name = 'SELECT') =>
+    record(
+      'q',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'db.system': 'postgresql', 'db.statement': statement, n: name },
+      },
+      under(invocation('p', false)),
+    );
+  const long = `SELECT ${'x'.repeat(3000)}`;
+  for (let i = 0; i < 4; i++) checked(templates, query(long), options);
+  const before = templates.filled;
+  for (let i = 0; i < 4; i++) checked(templates, query(long), options);
+  assert.equal(templates.filled, before, 'a 3000-character statement is never templated');
+
+  // More shapes than are kept: the oldest go, and a shape met again later is templated again.
+  for (let shape = 0; shape < 100; shape++) {
+    checked(templates, record(`name-${shape}`, { attributes: { a: 'b' } }, LAMBDA_CONTEXT), options);
+  }
+  const recurring = () => record('recurring', { attributes: { a: 'b' } }, LAMBDA_CONTEXT);
+  const filled = templates.filled;
+  for (let i = 0; i < 4; i++) checked(templates, recurring(), options);
+  assert.ok(templates.filled > filled, 'a shape met after the table filled up is still templated');
+});

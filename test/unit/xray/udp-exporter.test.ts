@@ -302,3 +302,24 @@ test('when the socket cannot be connected, exports stay on the unconnected path'
   }
   assert.equal(exporter.stats.failedDatagrams, 5);
 });
+
+test('the list of indexed attributes is read when the exporter is made, not changed under its templates', async (t) => {
+  const daemon = await startDaemon();
+  t.after(() => daemon.socket.close());
+  const indexed: string[] = [];
+  const exporter = new XRayUdpExporter({ address: `127.0.0.1:${daemon.port}`, indexedAttributes: indexed });
+  t.after(() => exporter.shutdown());
+  const { record } = makeTracing();
+  const span = () =>
+    record('work', { kind: SpanKind.INTERNAL, attributes: { tenant: 'acme' } }, LAMBDA_CONTEXT);
+  await exportSpans(exporter, [span(), span()]);
+  indexed.push('tenant');
+  // Templated or not (a span of a shape not met yet), the list is the one the exporter was made with.
+  const other = record('other', { kind: SpanKind.INTERNAL, attributes: { tenant: 'acme' } }, LAMBDA_CONTEXT);
+  await exportSpans(exporter, [span(), other]);
+  const documents = (await daemon.next(4)).map(parseDatagram);
+  for (const document of documents) {
+    assert.equal(document.annotations?.tenant, undefined);
+    assert.equal(document.metadata?.default?.tenant, 'acme');
+  }
+});
