@@ -26,14 +26,14 @@ import { type SegmentDocumentOptions, toEpochSeconds, toSegmentDocument } from '
  *
  * A template is made only for a shape met twice (values that never repeat, such as a path with an
  * order ID in it, never pay for one), checked when it is made (the span it was made for must come
- * out exactly as the translation makes it, every marker found at most once). Spans the
- * translation reads more of (events, links) and failed spans (each document gives its exception an
- * ID of its own) are never templated. Everything
- * not templated, or whose document would not fit a datagram, goes the general way
- * (`toSegmentDocuments` and `fitToDatagram`). Memory is bounded in count and in size: at most
- * {@link MAX_SHAPES} shapes per resource (then they are all dropped and learnt again),
- * {@link MAX_TEMPLATES} templates per shape, none for values longer than {@link MAX_VALUES_KEY}
- * characters or documents longer than {@link MAX_TEMPLATE_CHARS}: a few MiB at the very worst.
+ * out exactly as the translation makes it, every marker found at most once). Spans the translation
+ * reads more of (events, links) and failed spans (each document gives its exception an ID of its
+ * own) are never templated. Everything not templated, or whose document would not fit a datagram,
+ * goes the general way (`toSegmentDocuments` and `fitToDatagram`). Memory is bounded in count and
+ * in size: at most {@link MAX_SHAPES} shapes per resource (then they are all dropped and learnt
+ * again), {@link MAX_TEMPLATES} templates per shape, none for values longer than
+ * {@link MAX_VALUES_KEY} characters or documents longer than {@link MAX_TEMPLATE_CHARS}: a few MiB
+ * at the very worst.
  */
 export class SegmentTemplates {
   /** Documents made from a template so far (for tests and diagnostics). */
