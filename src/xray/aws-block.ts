@@ -93,34 +93,21 @@ function deepFreeze<T>(value: T): T {
  * see `callFields`). A span with none of a group's keys skips that group: most spans (every HTTP,
  * SQL and invocation span) have none or one, and this runs for every span the layer exports.
  */
-const OPERATION = 1;
-const QUEUE = 2;
-const TABLE = 4;
-const TOPIC = 8;
-const FUNCTION = 16;
-const S3 = 32;
-const CALL_FIELD_GROUPS = new Map<string, number>([
-  ['aws.operation', OPERATION],
-  ['aws.region', OPERATION],
-  ['aws.request_id', OPERATION],
-  ['aws.requestId', OPERATION],
-  ['aws.request.id', OPERATION],
-  ['messaging.url', QUEUE],
-  ['aws.sqs.queue.url', QUEUE],
-  ['aws.queue_url', QUEUE],
-  ['aws.queue.url', QUEUE],
-  ['aws.dynamodb.table_names', TABLE],
-  ['aws.table_name', TABLE],
-  ['aws.table.name', TABLE],
-  ['aws.sns.topic.arn', TOPIC],
-  ['messaging.destination.name', TOPIC],
-  ['messaging.destination', TOPIC],
-  ['aws.lambda.invoked_arn', FUNCTION],
-  ['faas.invoked_name', FUNCTION],
-  ['aws.s3.bucket', S3],
-  ['aws.s3.key', S3],
-]);
-const ALL_GROUPS = OPERATION | QUEUE | TABLE | TOPIC | FUNCTION | S3;
+const GROUP = { operation: 1, queue: 2, table: 4, topic: 8, function: 16, s3: 32 } as const;
+const GROUP_KEYS: Record<keyof typeof GROUP, readonly string[]> = {
+  operation: ['aws.operation', 'aws.region', 'aws.request_id', 'aws.requestId', 'aws.request.id'],
+  queue: ['messaging.url', 'aws.sqs.queue.url', 'aws.queue_url', 'aws.queue.url'],
+  table: ['aws.dynamodb.table_names', 'aws.table_name', 'aws.table.name'],
+  topic: ['aws.sns.topic.arn', 'messaging.destination.name', 'messaging.destination'],
+  function: ['aws.lambda.invoked_arn', 'faas.invoked_name'],
+  s3: ['aws.s3.bucket', 'aws.s3.key'],
+};
+const CALL_FIELD_GROUPS = new Map<string, number>(
+  (Object.keys(GROUP_KEYS) as (keyof typeof GROUP)[]).flatMap((group) =>
+    GROUP_KEYS[group].map((key) => [key, GROUP[group]] as const),
+  ),
+);
+const ALL_GROUPS = Object.values(GROUP).reduce((all, bit) => all | bit, 0);
 
 /** The groups of `callFields` the span has keys of: an AWS SDK call goes through all of them. */
 function callFieldGroups(attrs: AttributeReader, isAwsSdk: boolean): number {
@@ -135,26 +122,26 @@ function callFields({ attributes: attrs, isAwsSdk }: AwsSource): XRayAws {
   const fields: XRayAws = {};
   const groups = callFieldGroups(attrs, isAwsSdk);
   if (groups === 0) return fields;
-  if (groups & OPERATION) operationFields(attrs, isAwsSdk, fields);
-  if (groups & QUEUE) {
+  if (groups & GROUP.operation) operationFields(attrs, isAwsSdk, fields);
+  if (groups & GROUP.queue) {
     const queueUrl = queueUrlOf(attrs, isAwsSdk);
     if (queueUrl !== undefined) fields.queue_url = queueUrl;
     attrs.consume('messaging.url', 'aws.sqs.queue.url', 'aws.queue_url', 'aws.queue.url');
   }
-  if (groups & TABLE) Object.assign(fields, tableFields(attrs));
-  if (groups & TOPIC) {
+  if (groups & GROUP.table) Object.assign(fields, tableFields(attrs));
+  if (groups & GROUP.topic) {
     const topicArn = attrs.string('aws.sns.topic.arn') ?? snsDestination(attrs);
     if (topicArn !== undefined) fields.topic_arn = topicArn;
     attrs.consume('aws.sns.topic.arn');
   }
-  if (groups & FUNCTION) {
+  if (groups & GROUP.function) {
     const invokedArn = attrs.string('aws.lambda.invoked_arn');
     if (invokedArn !== undefined) fields.function_arn = unqualifiedFunctionArn(invokedArn);
     const functionName = attrs.string('faas.invoked_name');
     if (functionName !== undefined) fields.function_name = functionName;
     attrs.consume('aws.lambda.invoked_arn', 'faas.invoked_name');
   }
-  if (groups & S3) {
+  if (groups & GROUP.s3) {
     const bucket = attrs.string('aws.s3.bucket');
     if (bucket !== undefined) fields.bucket_name = bucket;
     const key = attrs.string('aws.s3.key');

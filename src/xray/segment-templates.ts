@@ -30,9 +30,7 @@ import { type SegmentDocumentOptions, toEpochSeconds, toSegmentDocument } from '
  * reads more of (events, links) and failed spans (each document gives its exception an ID of its
  * own) are never templated. Everything not templated, or whose document would not fit a datagram,
  * goes the general way (`toSegmentDocuments` and `fitToDatagram`). Memory is bounded in count and
- * in size: at most {@link MAX_SHAPES} shapes per resource (then they are all dropped and learnt
- * again), {@link MAX_TEMPLATES} templates per shape, none for values longer than
- * {@link MAX_VALUES_KEY} characters or documents longer than {@link MAX_TEMPLATE_CHARS}: a few MiB
+ * in size (see {@link LIMITS}; shapes past the limit are all dropped and learnt again): a few MiB
  * at the very worst.
  */
 export class SegmentTemplates {
@@ -70,7 +68,7 @@ export class SegmentTemplates {
     let shape = shapes.get(shapeKey);
     if (shape === undefined) {
       // Shapes that never come back (a name with an ID in it) must not keep out those that do.
-      if (shapes.size >= MAX_SHAPES) shapes.clear();
+      if (shapes.size >= LIMITS.shapes) shapes.clear();
       // First of its shape: translated the general way, noting what the translation read.
       const reads = new Set<string>();
       const document = toSegmentDocument(span, this.options, reads);
@@ -91,12 +89,12 @@ export class SegmentTemplates {
       return json;
     }
     if (!shape.seen.has(valuesKey)) {
-      if (shape.seen.size >= MAX_SEEN) shape.seen.clear();
+      if (shape.seen.size >= LIMITS.seenPerShape) shape.seen.clear();
       shape.seen.add(valuesKey);
       return undefined;
     }
     shape.seen.delete(valuesKey);
-    if (shape.templates.size >= MAX_TEMPLATES) return undefined;
+    if (shape.templates.size >= LIMITS.templatesPerShape) return undefined;
     return this.makeTemplate(shape, valuesKey, real);
   }
 
@@ -122,7 +120,7 @@ export class SegmentTemplates {
       return undefined;
     }
     const realJson = JSON.stringify(realDocument);
-    if (realJson.length > MAX_TEMPLATE_CHARS) {
+    if (realJson.length > LIMITS.templateChars) {
       shape.templates.set(valuesKey, null);
       return realJson;
     }
@@ -146,17 +144,19 @@ export class SegmentTemplates {
   }
 }
 
-/** At most this many shapes per resource, templates per shape, values met once per shape. */
-const MAX_SHAPES = 32;
-const MAX_TEMPLATES = 8;
-const MAX_SEEN = 16;
-
-/** Longest value key (the values a template depends on) and longest document templated, in characters. */
-const MAX_VALUES_KEY = 2048;
-const MAX_TEMPLATE_CHARS = 8192;
-
-/** The longest string copied from a template: annotations cut longer ones, which is not a copy. */
-const MAX_COPIED_STRING = 1000;
+/**
+ * Bounds: shapes per resource, templates and values met once per shape; the longest values key
+ * (the values a template depends on) and document templated, in characters; the longest string
+ * copied into a template (annotations cut longer ones, which is not a copy).
+ */
+const LIMITS = {
+  shapes: 32,
+  templatesPerShape: 8,
+  seenPerShape: 16,
+  valuesKeyChars: 2048,
+  templateChars: 8192,
+  copiedStringChars: 1000,
+} as const;
 
 const NO_RESOURCE = {};
 
@@ -177,12 +177,8 @@ interface Template {
 }
 
 /** A place in the template: one of the span's own values, or an attribute (by key). */
-type Fill = typeof SPAN_ID | typeof PARENT_ID | typeof TRACE_ID | typeof START | typeof END | string;
-const SPAN_ID = 0;
-const PARENT_ID = 1;
-const TRACE_ID = 2;
-const START = 3;
-const END = 4;
+const OWN = { spanId: 0, parentId: 1, traceId: 2, start: 3, end: 4 } as const;
+type Fill = (typeof OWN)[keyof typeof OWN] | string;
 
 /** The span being serialised, with what `serialize` already worked out. */
 interface RealValues {
@@ -209,12 +205,12 @@ function probeOf(
 ): { probe: ReadableSpan; markers: [text: string, fill: Fill][] } {
   const { span, context, parentIsValid, hasEnd, attributes } = real;
   const markers: [string, Fill][] = [
-    [MARK_SPAN_ID, SPAN_ID],
-    [toXRayTraceId(MARK_TRACE_ID) as string, TRACE_ID],
-    [String(toEpochSeconds(MARK_START)), START],
+    [MARK_SPAN_ID, OWN.spanId],
+    [toXRayTraceId(MARK_TRACE_ID) as string, OWN.traceId],
+    [String(toEpochSeconds(MARK_START)), OWN.start],
   ];
-  if (parentIsValid) markers.push([MARK_PARENT_ID, PARENT_ID]);
-  if (hasEnd) markers.push([String(toEpochSeconds(MARK_END)), END]);
+  if (parentIsValid) markers.push([MARK_PARENT_ID, OWN.parentId]);
+  if (hasEnd) markers.push([String(toEpochSeconds(MARK_END)), OWN.end]);
 
   const marked: Attributes = {};
   // Number markers differ from one template to the next, as the string markers do by their nonce.
@@ -297,20 +293,20 @@ function fill(template: Template, real: RealValues): string | undefined {
 
 function fillText(fillWith: Fill, real: RealValues): string | undefined {
   switch (fillWith) {
-    case SPAN_ID:
+    case OWN.spanId:
       return real.context.spanId.toLowerCase();
-    case PARENT_ID:
+    case OWN.parentId:
       return real.span.parentSpanContext?.spanId.toLowerCase();
-    case TRACE_ID:
+    case OWN.traceId:
       return real.traceId;
-    case START:
+    case OWN.start:
       return epochText(real.span.startTime);
-    case END:
+    case OWN.end:
       return epochText(real.span.endTime);
     default: {
       const value = real.attributes[fillWith];
       if (typeof value === 'string')
-        return value.length > MAX_COPIED_STRING ? undefined : JSON.stringify(value);
+        return value.length > LIMITS.copiedStringChars ? undefined : JSON.stringify(value);
       return typeof value === 'number' && Number.isFinite(value) ? JSON.stringify(value) : undefined;
     }
   }
@@ -379,7 +375,7 @@ function valuesKeyOf(attributes: Attributes, holes: ReadonlySet<string>): string
       key += `${json.length}:${json}`;
     }
   }
-  return key.length > MAX_VALUES_KEY ? undefined : key;
+  return key.length > LIMITS.valuesKeyChars ? undefined : key;
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -154,36 +154,34 @@ export function connectionError(error: Error, gotResponse: boolean): OtlpHttpErr
   );
 }
 
+/** Built-in modules already loaded: every request asks again, and the lookup is not free after a freeze. */
+const loadedBuiltins = new Map<string, unknown>();
+
 /**
  * A Node built-in, loaded on first use rather than at import: synchronously with
- * `process.getBuiltinModule` (Node >= 20.16, 22.3), by `import()` on older Node.
+ * `process.getBuiltinModule` (Node >= 20.16, 22.3), by `import()` on older Node; then remembered
+ * (with the instrumentations on, `getBuiltinModule` goes through require-in-the-middle's hook).
  */
-export function loadBuiltin<T>(name: string): T | Promise<T> {
+function loadBuiltin<T>(name: string): T | Promise<T> {
+  const known = loadedBuiltins.get(name) as T | undefined;
+  if (known !== undefined) return known;
   const builtin =
     typeof process.getBuiltinModule === 'function'
       ? (process.getBuiltinModule(name) as T | undefined)
       : undefined;
-  return builtin ?? (import(name) as Promise<T>);
+  if (builtin !== undefined) {
+    loadedBuiltins.set(name, builtin);
+    return builtin;
+  }
+  return (import(name) as Promise<T>).then((module) => {
+    loadedBuiltins.set(name, module);
+    return module;
+  });
 }
-
-/** Built-in modules already loaded: every request asks again, and the lookup is not free after a freeze. */
-const loadedBuiltins = new Map<string, unknown>();
 
 /** Runs `use` with the built-in `name`, at once when it loads synchronously; `fail` if it cannot load. */
 export function withBuiltin<T>(name: string, use: (module: T) => void, fail: (error: unknown) => void): void {
-  const known = loadedBuiltins.get(name) as T | undefined;
-  if (known !== undefined) {
-    use(known);
-    return;
-  }
   const loaded = loadBuiltin<T>(name);
-  if (loaded instanceof Promise) {
-    loaded.then((module) => {
-      loadedBuiltins.set(name, module);
-      use(module);
-    }, fail);
-  } else {
-    loadedBuiltins.set(name, loaded);
-    use(loaded);
-  }
+  if (loaded instanceof Promise) loaded.then(use, fail);
+  else use(loaded);
 }
