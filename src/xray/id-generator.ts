@@ -1,6 +1,5 @@
 import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
-
-const INVALID_SPAN_ID = '0000000000000000';
+import { randomId64 } from './ids.js';
 
 /**
  * X-Ray trace IDs as `@opentelemetry/id-generator-aws-xray` makes them (the epoch second, then
@@ -10,12 +9,6 @@ const INVALID_SPAN_ID = '0000000000000000';
  */
 export class XRayIdGenerator extends AWSXRayIdGenerator {
   override generateSpanId(): string {
-    const id = hex32() + hex32();
-    return id === INVALID_SPAN_ID ? '0000000000000001' : id;
+    return randomId64();
   }
-}
-
-/** 32 random bits as 8 lowercase hex digits. */
-function hex32(): string {
-  return ((Math.random() * 2 ** 32) >>> 0).toString(16).padStart(8, '0');
 }

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-
 const TRACE_ID = /^[0-9a-f]{32}$/i;
 const SPAN_ID = /^[0-9a-f]{16}$/i;
 const ALL_ZEROS = /^0+$/;
@@ -29,5 +27,22 @@ export function isValidSpanId(spanId: string | undefined): spanId is string {
  * collector draws it at random too, and X-Ray only uses it to refer to the exception).
  */
 export function newExceptionId(): string {
-  return randomBytes(8).toString('hex');
+  return randomId64();
+}
+
+const ZERO_ID_64 = '0000000000000000';
+
+/**
+ * 64 random bits as 16 lowercase hex digits, never all zero. From `Math.random`, as the X-Ray ID
+ * generator package makes them: span and exception IDs must be unique, not secret, and
+ * `node:crypto` is a module the runtime does not load otherwise (~1.3 ms of a cold start).
+ */
+export function randomId64(): string {
+  const id = hex32() + hex32();
+  return id === ZERO_ID_64 ? '0000000000000001' : id;
+}
+
+/** 32 random bits as 8 lowercase hex digits. */
+function hex32(): string {
+  return ((Math.random() * 2 ** 32) >>> 0).toString(16).padStart(8, '0');
 }
