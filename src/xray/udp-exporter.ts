@@ -61,15 +61,16 @@ const HEADER_BYTES = Buffer.from(DAEMON_HEADER);
  * never blocks: with no daemon listening the datagrams are simply lost, and the socket is
  * unref'd so it never keeps the process alive.
  *
- * When the daemon address is an IP address (as in Lambda), a second socket is connected to it
- * in the background on the first export; later exports send on it and call back as soon as
- * `send()` returned, without the address lookup, the extra turn and the send callback an
- * unconnected send waits for. On a connected socket Node (20 to 24, `lib/dgram.js` `doSend`)
- * makes the `sendto()` inside `send()` itself; only a full socket buffer (`EAGAIN`) defers it to
- * the event loop, which a lone daemon datagram does not meet. Errors the OS reports through the
- * send callback, after the export called back, are counted then and reported with the next
- * export; "connection refused" (no daemon listening) is counted only, as such datagrams were
- * always lost silently.
+ * When the daemon address is an IP address (as in Lambda), the first export connects the socket to
+ * it and sends once connected; that and every later export call back as soon as `send()`
+ * returned, without the address lookup, the extra turn and the send callback an unconnected send
+ * waits for. On a connected socket Node (20 to 24, `lib/dgram.js` `doSend`) makes the `sendto()`
+ * inside `send()` itself; only a full socket buffer (`EAGAIN`) defers it to the event loop, which
+ * a lone daemon datagram does not meet. Errors the OS reports through the send callback, after the
+ * export called back, are counted then and reported with the next export; "connection refused"
+ * (no daemon listening) is counted only, as such datagrams were always lost silently. A host name
+ * (which could change address) or a socket that cannot be connected keeps an unconnected socket,
+ * with a lookup per send, and exports that wait for their send callbacks.
  *
  * @example
  * const exporter = new XRayUdpExporter({ address: process.env.AWS_XRAY_DAEMON_ADDRESS });
@@ -92,12 +93,12 @@ export class XRayUdpExporter implements SpanExporter {
   private readonly maxDatagramBytes: number;
   private readonly sendTimeoutMillis: number;
   private readonly pending = new Set<Promise<void>>();
-  /** The unconnected socket: sends to the address given with each datagram. */
+  /** The unconnected socket (a host name, or no connection possible): sends to the address given. */
   private socket: Socket | undefined;
   /** The socket connected to the daemon, once its connection is made. */
   private connected: Socket | undefined;
-  /** Whether a connected socket is made or being made (or cannot be: a host name, an error). */
-  private connectStarted = false;
+  /** The connection under way or made; `undefined` in it: exports use the unconnected socket. */
+  private connecting: Promise<Socket | undefined> | undefined;
   /** Datagrams sent on the connected socket whose send callback has not run yet. */
   private inFlight = 0;
   /** `forceFlush` calls waiting for `inFlight` to reach zero. */
@@ -147,12 +148,11 @@ export class XRayUdpExporter implements SpanExporter {
       return;
     }
 
-    const sending = this.send(datagrams).then((failed) =>
-      resultCallback(this.result(failed, datagrams.length)),
-    );
+    const sending = this.connect()
+      .then((socket) => (socket === undefined ? this.send(datagrams) : this.sendConnected(socket, datagrams)))
+      .then((failed) => resultCallback(this.result(failed, datagrams.length)));
     this.pending.add(sending);
     void sending.finally(() => this.pending.delete(sending));
-    this.startConnecting();
   }
 
   /** Resolves once every export under way has called back and every send callback ran. */
@@ -327,40 +327,48 @@ export class XRayUdpExporter implements SpanExporter {
   }
 
   /**
-   * Connects a second socket to the daemon, in the background, when its address is an IP address
-   * (a host name could change address: it stays with a lookup per send). Until the connection is
-   * made, or for good if it cannot be, exports use the unconnected socket.
+   * The socket connected to the daemon, connecting it on first use when its address is an IP
+   * address (a host name could change address: it stays with a lookup per send); `undefined`
+   * when it cannot be connected, for good: exports then use the unconnected socket.
    */
-  private startConnecting(): void {
-    if (this.connectStarted || this.isShutdown) return;
-    this.connectStarted = true;
+  private connect(): Promise<Socket | undefined> {
+    if (this.connecting !== undefined) return this.connecting;
     const family = isIP(this.address.host);
-    if (family === 0) return;
-    const socket = openSocket(family === 6 ? 'udp6' : 'udp4', () => {
-      // One that never connected is not tried again: exports stay on the unconnected socket.
-      if (this.connected !== socket) return;
-      // A connected socket closed under us is made again on a later export.
-      this.connected = undefined;
-      this.connectStarted = false;
-    });
-    const onConnect = (error?: Error) => {
-      if (error !== undefined) {
-        diag.debug(
-          `X-Ray: could not connect to the daemon at ${this.address.host}:${this.address.port}`,
-          error,
-        );
-        void closeSocket(socket);
-      } else if (this.isShutdown) {
-        void closeSocket(socket);
-      } else {
-        this.connected = socket;
-      }
-    };
-    try {
-      socket.connect(this.address.port, this.address.host, onConnect);
-    } catch (error: unknown) {
-      onConnect(toError(error));
+    if (family === 0 || this.isShutdown) {
+      this.connecting = Promise.resolve(undefined);
+      return this.connecting;
     }
+    const connecting = new Promise<Socket | undefined>((resolve) => {
+      const socket = openSocket(family === 6 ? 'udp6' : 'udp4', () => {
+        // A connected socket closed under us is connected again on a later export.
+        if (this.connected !== socket) return;
+        this.connected = undefined;
+        this.connecting = undefined;
+      });
+      const onConnect = (error?: Error) => {
+        if (error !== undefined) {
+          diag.debug(
+            `X-Ray: could not connect to the daemon at ${this.address.host}:${this.address.port}`,
+            error,
+          );
+          void closeSocket(socket);
+          resolve(undefined);
+        } else if (this.isShutdown) {
+          void closeSocket(socket);
+          resolve(undefined);
+        } else {
+          this.connected = socket;
+          resolve(socket);
+        }
+      };
+      try {
+        socket.connect(this.address.port, this.address.host, onConnect);
+      } catch (error: unknown) {
+        onConnect(toError(error));
+      }
+    });
+    this.connecting = connecting;
+    return connecting;
   }
 
   /** The unconnected socket, made on first use so an unused exporter costs nothing. */

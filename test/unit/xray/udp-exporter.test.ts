@@ -19,13 +19,17 @@ async function startDaemon(): Promise<{
   socket: Socket;
   port: number;
   received: Buffer[];
+  /** The source port of each datagram received: one per sending socket. */
+  sourcePorts: number[];
   next: (count: number) => Promise<Buffer[]>;
 }> {
   const socket = createSocket('udp4');
   const received: Buffer[] = [];
+  const sourcePorts: number[] = [];
   const waiters: { count: number; resolve: (datagrams: Buffer[]) => void }[] = [];
-  socket.on('message', (message) => {
+  socket.on('message', (message, sender) => {
     received.push(message);
+    sourcePorts.push(sender.port);
     for (const waiter of waiters.filter((entry) => received.length >= entry.count)) {
       waiters.splice(waiters.indexOf(waiter), 1);
       waiter.resolve(received.slice(0, waiter.count));
@@ -37,7 +41,7 @@ async function startDaemon(): Promise<{
     received.length >= count
       ? Promise.resolve(received.slice(0, count))
       : new Promise<Buffer[]>((resolve) => waiters.push({ count, resolve }));
-  return { socket, port: socket.address().port, received, next };
+  return { socket, port: socket.address().port, received, sourcePorts, next };
 }
 
 function exportSpans(exporter: XRayUdpExporter, spans: ReadableSpan[]): Promise<ExportResult> {
@@ -205,7 +209,7 @@ test('to an IP address, later exports send on a connected socket and call back a
 
   const first = await exportNoting(exporter, [span]);
   assert.equal(first.code, ExportResultCode.SUCCESS);
-  assert.equal(first.inline, false, 'the first export waits for its send callback');
+  assert.equal(first.inline, false, 'the first export waits for the connection');
   const exports = 1 + (await exportUntilConnected(exporter, span));
   const connected = await exportNoting(exporter, [span, span]);
   assert.deepEqual(
@@ -272,8 +276,6 @@ test('a send the OS refuses after its export called back is reported with the ne
     LAMBDA_CONTEXT,
   );
 
-  const waited = await exportNoting(exporter, [big]);
-  assert.equal(waited.code, ExportResultCode.FAILED, 'the unconnected path waits and reports it');
   await exportUntilConnected(exporter, small);
   const failedBefore = exporter.stats.failedDatagrams;
 
@@ -285,6 +287,38 @@ test('a send the OS refuses after its export called back is reported with the ne
   assert.equal(next.code, ExportResultCode.FAILED);
   assert.match(next.error?.message ?? '', /1 datagrams of earlier exports were not sent/);
   assert.equal((await exportNoting(exporter, [small])).code, ExportResultCode.SUCCESS, 'reported once');
+});
+
+test('to a host name, a send the OS refuses fails its own export', async (t) => {
+  const daemon = await startDaemon();
+  t.after(() => daemon.socket.close());
+  const exporter = new XRayUdpExporter({ address: `localhost:${daemon.port}`, maxDatagramBytes: 200_000 });
+  t.after(() => exporter.shutdown());
+  const { record } = makeTracing();
+  const big = record(
+    'big',
+    { kind: SpanKind.SERVER, attributes: { payload: 'z'.repeat(100_000) } },
+    LAMBDA_CONTEXT,
+  );
+  const waited = await exportNoting(exporter, [big]);
+  assert.equal(waited.inline, false);
+  assert.equal(waited.code, ExportResultCode.FAILED, 'the unconnected path waits and reports it');
+  assert.match(waited.error?.message ?? '', /1 of 1 datagrams to the daemon were not sent/);
+});
+
+test('to an IP address, one socket: the first export connects it, later ones reuse it', async (t) => {
+  const daemon = await startDaemon();
+  t.after(() => daemon.socket.close());
+  const exporter = new XRayUdpExporter({ address: `127.0.0.1:${daemon.port}` });
+  t.after(() => exporter.shutdown());
+  const { record } = makeTracing();
+  const span = record('s', { kind: SpanKind.SERVER }, LAMBDA_CONTEXT);
+  // Several exports before the connection is made all wait for it, and all go on the one socket.
+  const early = await Promise.all([exportNoting(exporter, [span]), exportNoting(exporter, [span])]);
+  for (const result of early) assert.equal(result.code, ExportResultCode.SUCCESS);
+  assert.equal((await exportNoting(exporter, [span])).inline, true);
+  await daemon.next(3);
+  assert.equal(new Set(daemon.sourcePorts).size, 1, `sent from ports ${daemon.sourcePorts.join(', ')}`);
 });
 
 test('when the socket cannot be connected, exports stay on the unconnected path', async (t) => {
