@@ -23,7 +23,7 @@ export type DbStatementMode = 'sanitized' | 'raw' | 'off';
  * see `src/lambda/incoming-context.ts`.
  */
 export type IncomingContextPolicy = 'lambda' | 'incoming-if-unsampled' | 'incoming';
-/** What an invocation's flush waits for over OTLP/HTTP (`OTEL_LAMBDA_XRAY_FLUSH_UNTIL`). */
+/** What an invocation's flush waits for over OTLP (`OTEL_LAMBDA_XRAY_FLUSH_UNTIL`). */
 export type FlushUntil = 'auto' | 'sent' | 'answered';
 
 /**

@@ -24,7 +24,7 @@ export function createOtlpExporter(config: Readonly<Config>): SpanExporter {
  * waiting for its answer would only add its processing time to every invocation.
  */
 export function settleWhenSent(config: Readonly<Config>): boolean {
-  if (config.otlpProtocol !== 'http/protobuf' || config.flushUntil === 'answered') return false;
+  if (config.flushUntil === 'answered') return false;
   if (config.flushUntil === 'sent') return true;
   try {
     return isLoopbackHost(new URL(config.otlpEndpoint).hostname);

@@ -5,14 +5,8 @@
  */
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import { diag } from '@opentelemetry/api';
-import {
-  decodeGrpcMessage,
-  describeStatus,
-  formatGrpcTimeout,
-  GrpcCallError,
-  GrpcStatus,
-  statusFromHttp,
-} from './grpc-status.js';
+import { CallDeadlines, destroyAfter } from './grpc-calls.js';
+import { asCallError, callStatus, formatGrpcTimeout, GrpcCallError, GrpcStatus } from './grpc-status.js';
 import { withBuiltin } from './http-request.js';
 
 type Http2Module = typeof import('node:http2');
@@ -61,8 +55,7 @@ interface SessionEntry {
 export class GrpcHttp2Client {
   private entry: SessionEntry | undefined;
   private closed = false;
-  /** The deadline timers of the calls in flight, the only thing of theirs that holds the process. */
-  private readonly inFlight = new Set<NodeJS.Timeout>();
+  private readonly deadlines = new CallDeadlines();
 
   constructor(private readonly options: GrpcHttp2ClientOptions) {}
 
@@ -84,7 +77,7 @@ export class GrpcHttp2Client {
     let sessionOfAttempt: SessionEntry | undefined;
     let gotHeaders = false;
 
-    const timer = setTimeout(() => {
+    const timer = this.deadlines.start(timeoutMillis, () => {
       // No answer at all may mean a dead connection that still looks open (a peer gone silently,
       // no reset): stop reusing it, so the next call does not wait on it too. Calls still on it
       // may finish; a merely slow collector costs one new connection.
@@ -95,14 +88,12 @@ export class GrpcHttp2Client {
           GrpcStatus.DEADLINE_EXCEEDED,
         ),
       );
-    }, timeoutMillis);
+    });
 
-    this.inFlight.add(timer);
     const settle = (error: GrpcCallError | undefined, body?: Buffer): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      this.inFlight.delete(timer);
+      timer.end();
       // On a deadline, cancel the stream (RST_STREAM CANCEL) so the server stops working on it.
       if (stream && !stream.closed) stream.close(HTTP2_CANCEL);
       callback(error, body);
@@ -187,7 +178,7 @@ export class GrpcHttp2Client {
 
   /** Calls in flight stop keeping the process alive (the session already does not); they go on. */
   releaseInFlight(): void {
-    for (const timer of this.inFlight) timer.unref();
+    this.deadlines.releaseAll();
   }
 
   /**
@@ -242,9 +233,7 @@ export class GrpcHttp2Client {
       return;
     }
     session.close();
-    const timer = setTimeout(() => session.destroy(), graceMillis);
-    timer.unref();
-    session.once('close', () => clearTimeout(timer));
+    destroyAfter(session, graceMillis);
   }
 
   /** Drops a broken session and whatever is still on it. */
@@ -254,41 +243,16 @@ export class GrpcHttp2Client {
   }
 }
 
-/**
- * The outcome of a call that got response headers. Success is HTTP 200 with grpc-status 0, the
- * status being in the trailers, or in the headers for a "Trailers-Only" response.
- */
+/** The outcome of a call that got response headers (see `callStatus`). */
 function statusOf(
   headers: IncomingHttpHeaders,
   trailers: IncomingHttpHeaders | undefined,
   streamError: Error | undefined,
 ): GrpcCallError | undefined {
-  const httpStatus = Number(headers[':status']);
-  const grpcStatus = firstValue(trailers?.['grpc-status']) ?? firstValue(headers['grpc-status']);
-  const grpcMessage = decodeGrpcMessage(
-    firstValue(trailers?.['grpc-message']) ?? firstValue(headers['grpc-message']),
-  );
-  if (httpStatus !== 200) {
-    const code = grpcStatus === undefined ? statusFromHttp(httpStatus) : Number(grpcStatus);
-    return new GrpcCallError(
-      `OTLP export failed: HTTP status ${httpStatus}, gRPC status ${describeStatus(code)}${grpcMessage ? `: ${grpcMessage}` : ''}`,
-      code,
-      { httpStatus },
-    );
-  }
-  if (grpcStatus === undefined) {
-    return new GrpcCallError(
-      `OTLP export failed: response ended without grpc-status${streamError ? ` (${streamError.message})` : ''}`,
-      GrpcStatus.INTERNAL,
-      { httpStatus, cause: streamError },
-    );
-  }
-  const code = Number(grpcStatus);
-  if (code === GrpcStatus.OK) return undefined;
-  return new GrpcCallError(
-    `OTLP export failed: gRPC status ${describeStatus(code)}${grpcMessage ? `: ${grpcMessage}` : ''}`,
-    code,
-    { httpStatus },
+  return callStatus(
+    Number(headers[':status']),
+    (name) => firstValue(trailers?.[name]) ?? firstValue(headers[name]),
+    streamError,
   );
 }
 
@@ -299,10 +263,4 @@ function firstValue(value: string | string[] | undefined): string | undefined {
 function describeError(error: Error | undefined, rstCode?: number): string {
   if (error) return error.message;
   return rstCode ? `stream reset with HTTP/2 error code ${rstCode}` : 'stream closed';
-}
-
-function asCallError(error: unknown): GrpcCallError {
-  if (error instanceof GrpcCallError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new GrpcCallError(`OTLP export failed: ${message}`, GrpcStatus.UNAVAILABLE, { cause: error });
 }

@@ -98,3 +98,46 @@ export function formatGrpcTimeout(millis: number): string {
   if (ms <= 99_999_999) return `${ms}m`;
   return `${Math.min(99_999_999, Math.ceil(ms / 1000))}S`;
 }
+
+/**
+ * The outcome of a call that got response headers. Success is HTTP 200 with grpc-status 0, the
+ * status being in the trailers, or in the headers for a "Trailers-Only" response. `field` reads a
+ * response field: from the trailers first, then the headers.
+ */
+export function callStatus(
+  httpStatus: number,
+  field: (name: 'grpc-status' | 'grpc-message') => string | undefined,
+  streamError: Error | undefined,
+): GrpcCallError | undefined {
+  const grpcStatus = field('grpc-status');
+  const grpcMessage = decodeGrpcMessage(field('grpc-message'));
+  if (httpStatus !== 200) {
+    const code = grpcStatus === undefined ? statusFromHttp(httpStatus) : Number(grpcStatus);
+    return new GrpcCallError(
+      `OTLP export failed: HTTP status ${httpStatus}, gRPC status ${describeStatus(code)}${grpcMessage ? `: ${grpcMessage}` : ''}`,
+      code,
+      { httpStatus },
+    );
+  }
+  if (grpcStatus === undefined) {
+    return new GrpcCallError(
+      `OTLP export failed: response ended without grpc-status${streamError ? ` (${streamError.message})` : ''}`,
+      GrpcStatus.INTERNAL,
+      { httpStatus, cause: streamError },
+    );
+  }
+  const code = Number(grpcStatus);
+  if (code === GrpcStatus.OK) return undefined;
+  return new GrpcCallError(
+    `OTLP export failed: gRPC status ${describeStatus(code)}${grpcMessage ? `: ${grpcMessage}` : ''}`,
+    code,
+    { httpStatus },
+  );
+}
+
+/** Any failure as a {@link GrpcCallError} (UNAVAILABLE unless it already is one). */
+export function asCallError(error: unknown): GrpcCallError {
+  if (error instanceof GrpcCallError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GrpcCallError(`OTLP export failed: ${message}`, GrpcStatus.UNAVAILABLE, { cause: error });
+}

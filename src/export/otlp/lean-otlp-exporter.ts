@@ -1,7 +1,9 @@
 /**
- * A lean OTLP trace exporter: the request is encoded by hand and sent over OTLP/HTTP with
- * `node:http` or over OTLP/gRPC with `node:http2`, so loading it costs a few milliseconds instead of
- * the tens `@grpc/grpc-js` and protobufjs cost, a cost that would land in every Lambda cold start.
+ * A lean OTLP trace exporter: the request is encoded by hand and sent over OTLP/HTTP or OTLP/gRPC,
+ * written straight on a `node:net` socket for cleartext endpoints (`PlainHttpClient`,
+ * `PlainGrpcClient`) and with `node:https` or `node:http2` for TLS ones, so loading it costs a few
+ * milliseconds instead of the tens `@grpc/grpc-js` and protobufjs cost, a cost that would land in
+ * every Lambda cold start.
  */
 import { diag } from '@opentelemetry/api';
 import type { ExportResult, ExportResultCode } from '@opentelemetry/core';
@@ -17,6 +19,7 @@ import { encodeTraceExportRequest } from './encode-trace-request.js';
 import { grpcOrigin, otlpHttpUrl, toGrpcMetadata, toHttpHeaders } from './exporter-config.js';
 import { GRPC_MESSAGE_PREFIX_BYTES, GrpcHttp2Client, writeGrpcMessagePrefix } from './grpc-http2-client.js';
 import { OtlpHttpClient } from './otlp-http-client.js';
+import { PlainGrpcClient } from './plain-grpc-client.js';
 import { PlainHttpClient } from './plain-http-client.js';
 
 /** `TraceService.Export` (opentelemetry/proto/collector/trace/v1/trace_service.proto). */
@@ -48,9 +51,10 @@ export interface LeanOtlpTraceExporterOptions {
   /** Deadline of one export, connection included. */
   timeoutMillis: number;
   /**
-   * OTLP/HTTP only: report success once the request is written on a connection known to be alive,
-   * not when the collector answers; a failure the answer brings is logged when it comes. For a
-   * collector on the same host (the Lambda extension), whose socket buffer then holds the spans.
+   * Cleartext (`http:`) endpoints only: report success once the request is written on a connection
+   * known to be alive, not when the collector answers; a failure the answer brings is logged when it
+   * comes. For a collector on the same host (the Lambda extension), whose socket buffer then holds
+   * the spans. `https:` endpoints always wait for the answer.
    */
   settleWhenSent?: boolean;
 }
@@ -69,25 +73,76 @@ interface OtlpTransport {
 }
 type TransportCallback = (error: Error | undefined, partial: PartialSuccess | undefined) => void;
 
+/**
+ * The outcome of exports that may be reported once sent (see `settleWhenSent`): the first of "sent"
+ * and the collector's answer is reported; a failure the answer brings afterwards is logged (one
+ * warning, then debug lines), as the export was already reported done.
+ */
+class SendOutcomes {
+  private readonly lateFailures = new ExportHealth();
+
+  constructor(private readonly label: string) {}
+
+  track(
+    callback: TransportCallback,
+    readPartial: (body: Buffer) => PartialSuccess | undefined,
+  ): { onSent: () => void; onAnswer: (error: Error | undefined, body: Buffer | undefined) => void } {
+    let reported = false;
+    return {
+      onSent: () => {
+        if (reported) return;
+        reported = true;
+        callback(undefined, undefined);
+      },
+      onAnswer: (error, body) => {
+        const partial = error || !body ? undefined : readPartial(body);
+        if (!reported) {
+          reported = true;
+          callback(error, partial);
+          return;
+        }
+        if (error)
+          this.lateFailures.report(
+            'late',
+            `${this.label} exporter, reported after the export was sent: ${error.message}`,
+          );
+        else if (partial) this.lateFailures.report('late', describePartialSuccess(this.label, partial));
+      },
+    };
+  }
+}
+
 /** `TraceService/Export` as a gRPC unary call. */
 class GrpcTransport implements OtlpTransport {
   readonly label = 'OTLP/gRPC';
   readonly prefixBytes = GRPC_MESSAGE_PREFIX_BYTES;
-  private readonly client: GrpcHttp2Client;
+  /** Cleartext collectors (the extension) get the lean client, TLS ones `node:http2`. */
+  private readonly client: GrpcHttp2Client | PlainGrpcClient;
+  private readonly outcomes = new SendOutcomes(this.label);
 
-  constructor(url: string, headers: Record<string, string> | undefined) {
-    this.client = new GrpcHttp2Client({
+  constructor(
+    url: string,
+    headers: Record<string, string> | undefined,
+    private readonly settleWhenSent: boolean,
+  ) {
+    const options = {
       origin: grpcOrigin(url),
       metadata: toGrpcMetadata(headers),
       userAgent: LEAN_EXPORTER_USER_AGENT,
-    });
+    };
+    this.client = options.origin.startsWith('http:')
+      ? new PlainGrpcClient(options)
+      : new GrpcHttp2Client(options);
   }
 
   send(request: Buffer, timeoutMillis: number, callback: TransportCallback): void {
     writeGrpcMessagePrefix(request);
-    this.client.unaryCall(TRACE_EXPORT_PATH, request, timeoutMillis, (error, body) =>
-      callback(error, error || !body ? undefined : readPartialSuccess(body)),
-    );
+    const { onSent, onAnswer } = this.outcomes.track(callback, readPartialSuccess);
+    if (this.settleWhenSent && this.client instanceof PlainGrpcClient) {
+      this.client.unaryCall(TRACE_EXPORT_PATH, request, timeoutMillis, onAnswer, onSent);
+    } else {
+      this.client.unaryCall(TRACE_EXPORT_PATH, request, timeoutMillis, onAnswer);
+    }
   }
 
   releaseInFlight(): void {
@@ -107,8 +162,7 @@ class HttpTransport implements OtlpTransport {
 
   /** Cleartext endpoints (the collector extension) get the lean client, TLS ones `node:https`. */
   private readonly client: OtlpHttpClient | PlainHttpClient;
-  /** Failures learnt after an export was reported sent: one warning, then debug lines. */
-  private readonly lateFailures = new ExportHealth();
+  private readonly outcomes = new SendOutcomes(this.label);
 
   constructor(
     url: string,
@@ -126,33 +180,13 @@ class HttpTransport implements OtlpTransport {
   }
 
   send(request: Buffer, timeoutMillis: number, callback: TransportCallback): void {
-    if (!this.settleWhenSent) {
-      this.client.post(request, { timeoutMillis, headroom: this.prefixBytes }, (error, body) =>
-        callback(error, error || !body ? undefined : readPartialSuccessMessage(body)),
-      );
-      return;
-    }
-    let reported = false;
-    const report: TransportCallback = (error, partial) => {
-      if (reported) return;
-      reported = true;
-      callback(error, partial);
+    const { onSent, onAnswer } = this.outcomes.track(callback, readPartialSuccessMessage);
+    const options = {
+      timeoutMillis,
+      headroom: this.prefixBytes,
+      onSent: this.settleWhenSent ? onSent : undefined,
     };
-    const onSent = () => report(undefined, undefined);
-    this.client.post(request, { timeoutMillis, headroom: this.prefixBytes, onSent }, (error, body) => {
-      const partial = error || !body ? undefined : readPartialSuccessMessage(body);
-      if (!reported) {
-        report(error, partial);
-        return;
-      }
-      // Already reported as sent: the collector's verdict came afterwards.
-      if (error)
-        this.lateFailures.report(
-          'late',
-          `${this.label} exporter, reported after the export was sent: ${error.message}`,
-        );
-      else if (partial) this.lateFailures.report('late', describePartialSuccess(this.label, partial));
-    });
+    this.client.post(request, options, onAnswer);
   }
 
   releaseInFlight(): void {
@@ -192,7 +226,7 @@ export class LeanOtlpTraceExporter implements SpanExporter {
       this.transport =
         options.protocol === 'http/protobuf'
           ? new HttpTransport(options.url, options.headers, options.settleWhenSent ?? false)
-          : new GrpcTransport(options.url, options.headers);
+          : new GrpcTransport(options.url, options.headers, options.settleWhenSent ?? false);
     } catch (error) {
       // Reported on every export rather than thrown: a misconfigured exporter must not break the
       // function it instruments.

@@ -19,7 +19,7 @@ describe('settleWhenSent (OTEL_LAMBDA_XRAY_FLUSH_UNTIL)', () => {
     }
   });
 
-  it('an explicit value wins; gRPC always waits for the answer', () => {
+  it('an explicit value wins, for gRPC as for HTTP', () => {
     assert.equal(decide({ OTEL_LAMBDA_XRAY_FLUSH_UNTIL: 'answered' }), false);
     assert.equal(
       decide({
@@ -28,9 +28,11 @@ describe('settleWhenSent (OTEL_LAMBDA_XRAY_FLUSH_UNTIL)', () => {
       }),
       true,
     );
+    assert.equal(decide({ OTEL_LAMBDA_XRAY_FLUSH_UNTIL: 'sent', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), true);
     assert.equal(
-      decide({ OTEL_LAMBDA_XRAY_FLUSH_UNTIL: 'sent', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
+      decide({ OTEL_LAMBDA_XRAY_FLUSH_UNTIL: 'answered', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
       false,
     );
+    assert.equal(decide({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), true, 'auto, the default endpoint');
   });
 });
