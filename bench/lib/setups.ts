@@ -121,10 +121,16 @@ export function allSetups(daemon: boolean): Setup[] {
       }),
       'adot-otlp',
     ),
-    ours('ours-grpc', 'otel-lambda-xray (OTLP/gRPC)', 'OTLP/gRPC to the collector extension', (c) => ({
-      OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.grpcEndpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
-    })),
+    ours(
+      'ours-grpc',
+      'otel-lambda-xray (OTLP/gRPC)',
+      'OTLP/gRPC to the collector extension',
+      (c) => ({
+        OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.grpcEndpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      }),
+      'adot-grpc',
+    ),
   ];
   if (daemon) {
     setups.push(
@@ -147,6 +153,10 @@ export function allSetups(daemon: boolean): Setup[] {
     // Setting the traces endpoint is what switches ADOT from UDP to OTLP in Lambda.
     adot('adot-otlp', 'ADOT layer (OTLP/HTTP)', 'OTLP http/protobuf to the collector extension', (c) => ({
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${c.sinks.httpEndpoint}/v1/traces`,
+    })),
+    adot('adot-grpc', 'ADOT layer (OTLP/gRPC)', 'OTLP/gRPC to the collector extension', (c) => ({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: c.sinks.grpcEndpoint,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc',
     })),
     // otel-instrument appends aws-lambda and http to a list the user sets.
     adot(
