@@ -227,7 +227,8 @@ export class GrpcHttp2Client {
   private retireSession(entry: SessionEntry, graceMillis: number): void {
     if (this.entry === entry) this.entry = undefined;
     const { session } = entry;
-    if (session.destroyed) return;
+    // Already closing (an earlier call's deadline retired it): its grace timer is set.
+    if (session.destroyed || session.closed) return;
     if (session.connecting) {
       session.destroy();
       return;

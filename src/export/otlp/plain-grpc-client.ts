@@ -13,7 +13,7 @@
  */
 import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
-import { CallDeadlines, destroyAfter } from './grpc-calls.js';
+import { CallDeadlines } from './grpc-calls.js';
 import type { GrpcHttp2ClientOptions, UnaryCallback } from './grpc-http2-client.js';
 import { asCallError, callStatus, formatGrpcTimeout, GrpcCallError, GrpcStatus } from './grpc-status.js';
 import { encodeHeaders, HpackDecoder, HpackError } from './hpack.js';
@@ -38,7 +38,12 @@ const FRAME = {
 const FLAG = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
 
 /** SETTINGS parameters (RFC 9113 §6.5.2). */
-const SETTING = { ENABLE_PUSH: 0x2, INITIAL_WINDOW_SIZE: 0x4, MAX_FRAME_SIZE: 0x5 } as const;
+const SETTING = {
+  ENABLE_PUSH: 0x2,
+  MAX_CONCURRENT_STREAMS: 0x3,
+  INITIAL_WINDOW_SIZE: 0x4,
+  MAX_FRAME_SIZE: 0x5,
+} as const;
 
 /** Error codes (RFC 9113 §7). */
 const ERROR = {
@@ -91,7 +96,9 @@ type StreamEnd =
 
 /** One call's stream on a connection. */
 interface Stream {
-  readonly id: number;
+  /** 0 while it waits for the peer's concurrency limit (see `Connection.open`). */
+  id: number;
+  readonly headerBlock: Buffer;
   /** Bytes the peer still accepts on this stream (may go negative after a SETTINGS change). */
   sendWindow: number;
   /** The request's bytes not sent yet (flow control), or `undefined` once all are. */
@@ -130,6 +137,12 @@ class Connection {
   private input: Buffer | undefined;
   private block: PendingBlock | undefined;
   private dead = false;
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS: streams past it wait in {@link waiting}. */
+  private peerMaxStreams = Number.POSITIVE_INFINITY;
+  private readonly waiting: Stream[] = [];
+  /** When the socket is destroyed at the latest, once retired (one timer per connection). */
+  private destroyAt = Number.POSITIVE_INFINITY;
+  private destroyTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -139,39 +152,47 @@ class Connection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => this.fail(new Error('connection closed')));
+    socket.on('close', () => {
+      clearTimeout(this.destroyTimer);
+      this.fail(new Error('connection closed'));
+    });
     socket.write(OPENING);
   }
 
   /** Whether a new stream may be opened on it. */
   get usable(): boolean {
-    return !this.retired && !this.dead && this.nextStreamId < LAST_STREAM_ID;
+    return !this.retired && !this.dead && this.nextStreamId + 2 * this.waiting.length < LAST_STREAM_ID;
   }
 
-  /** Opens a stream and writes as much of the request as flow control allows. */
-  open(headerBlock: Buffer, message: Buffer, stream: Omit<Stream, 'id' | 'sendWindow' | 'unsent'>): Stream {
-    const id = this.nextStreamId;
-    this.nextStreamId += 2;
-    const opened: Stream = { ...stream, id, sendWindow: this.peerInitialWindow, unsent: message };
-    this.streams.set(id, opened);
-    const frames = headerFrames(id, headerBlock, this.peerMaxFrame);
-    this.takeData(opened, frames);
-    this.write(frames, opened);
+  /**
+   * Opens a stream and writes as much of the request as flow control allows; past the peer's
+   * concurrency limit, the stream waits for one to end first (as node:http2 queues them).
+   */
+  open(stream: Omit<Stream, 'id' | 'sendWindow'>): Stream {
+    const opened: Stream = { ...stream, id: 0, sendWindow: 0 };
+    if (this.streams.size >= this.peerMaxStreams) this.waiting.push(opened);
+    else this.start(opened);
     return opened;
   }
 
-  /** Cancels a stream (RST_STREAM CANCEL); its end is not reported. */
+  /** Cancels a stream (RST_STREAM CANCEL, if it started); its end is not reported. */
   cancel(stream: Stream): void {
-    if (this.streams.get(stream.id) !== stream) return;
-    this.streams.delete(stream.id);
-    if (!this.dead) this.socket.write(frame(FRAME.RST_STREAM, 0, stream.id, uint32(ERROR.CANCEL)));
+    const waiting = this.waiting.indexOf(stream);
+    if (waiting >= 0) {
+      this.waiting.splice(waiting, 1);
+    } else {
+      if (this.streams.get(stream.id) !== stream) return;
+      this.streams.delete(stream.id);
+      if (!this.dead) this.socket.write(frame(FRAME.RST_STREAM, 0, stream.id, uint32(ERROR.CANCEL)));
+      this.startWaiting();
+    }
     this.closeIfDone();
   }
 
   /** Takes no new stream; closes once its streams ended, or after `graceMillis` at the latest. */
   retire(graceMillis: number): void {
     this.retired = true;
-    if (!this.closeIfDone()) destroyAfter(this.socket, graceMillis);
+    if (!this.closeIfDone()) this.destroyWithin(graceMillis);
   }
 
   /** Fails the connection and every stream on it (once). */
@@ -183,8 +204,9 @@ class Connection {
       this.socket.end(frame(FRAME.GOAWAY, 0, 0, Buffer.concat([uint32(0), uint32(code)])));
     }
     this.socket.destroy();
-    const streams = [...this.streams.values()];
+    const streams = [...this.streams.values(), ...this.waiting];
     this.streams.clear();
+    this.waiting.length = 0;
     this.onDead(this);
     for (const stream of streams) {
       stream.onEnd({ kind: 'failed', error, beforeResponse: stream.headers === undefined });
@@ -193,19 +215,52 @@ class Connection {
 
   /** Closes a retired connection with no stream left; whether it did. */
   private closeIfDone(): boolean {
-    if (!this.retired || this.streams.size > 0 || this.dead) return this.dead;
+    if (!this.retired || this.streams.size > 0 || this.waiting.length > 0 || this.dead) return this.dead;
     this.dead = true;
     this.onDead(this);
     // A polite close: GOAWAY, then FIN; the socket is destroyed when the peer closes too.
     this.socket.end(frame(FRAME.GOAWAY, 0, 0, Buffer.concat([uint32(0), uint32(ERROR.NO_ERROR)])));
-    destroyAfter(this.socket, CLOSE_GRACE_MILLIS);
+    this.destroyWithin(CLOSE_GRACE_MILLIS);
     return true;
+  }
+
+  /** Destroys the socket within `graceMillis`, or sooner if an earlier call said so. */
+  private destroyWithin(graceMillis: number): void {
+    const at = Date.now() + graceMillis;
+    if (at >= this.destroyAt) return;
+    this.destroyAt = at;
+    clearTimeout(this.destroyTimer);
+    this.destroyTimer = setTimeout(() => this.socket.destroy(), graceMillis);
+    this.destroyTimer.unref();
+  }
+
+  /** Gives `stream` its ID and writes its headers and as much data as the windows allow. */
+  private start(stream: Stream): void {
+    stream.id = this.nextStreamId;
+    this.nextStreamId += 2;
+    stream.sendWindow = this.peerInitialWindow;
+    this.streams.set(stream.id, stream);
+    const frames = headerFrames(stream.id, stream.headerBlock, this.peerMaxFrame);
+    this.takeData(stream, frames);
+    this.write(frames, stream);
+  }
+
+  /** Starts waiting streams while the peer's concurrency limit allows. */
+  private startWaiting(): void {
+    while (!this.dead && this.waiting.length > 0 && this.streams.size < this.peerMaxStreams) {
+      this.start(this.waiting.shift() as Stream);
+    }
   }
 
   /** Appends to `frames` the DATA frames the windows allow for `stream` (END_STREAM on the last). */
   private takeData(stream: Stream, frames: Buffer[]): void {
     const unsent = stream.unsent;
     if (unsent === undefined) return;
+    if (unsent.length === 0) {
+      frames.push(frameHeader(FRAME.DATA, FLAG.END_STREAM, stream.id, 0));
+      stream.unsent = undefined;
+      return;
+    }
     let offset = 0;
     while (offset < unsent.length) {
       const size = Math.min(unsent.length - offset, stream.sendWindow, this.sendWindow, this.peerMaxFrame);
@@ -288,11 +343,15 @@ class Connection {
         return;
       case FRAME.RST_STREAM:
         if (payload.length !== 4) throw new ProtocolError('RST_STREAM size', ERROR.FRAME_SIZE_ERROR);
-        this.endStream(streamId, {
-          kind: 'failed',
-          error: new Error(`stream reset with HTTP/2 error code ${payload.readUInt32BE(0)}`),
-          beforeResponse: this.streams.get(streamId)?.headers === undefined,
-        });
+        this.endStream(
+          streamId,
+          {
+            kind: 'failed',
+            error: new Error(`stream reset with HTTP/2 error code ${payload.readUInt32BE(0)}`),
+            beforeResponse: this.streams.get(streamId)?.headers === undefined,
+          },
+          null, // a reset is never answered with a reset (RFC 9113 §5.4.2)
+        );
         return;
       case FRAME.SETTINGS:
         this.onSettings(flags, streamId, payload);
@@ -393,6 +452,8 @@ class Connection {
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
         for (const stream of this.streams.values()) stream.sendWindow += delta;
+      } else if (id === SETTING.MAX_CONCURRENT_STREAMS) {
+        this.peerMaxStreams = value;
       } else if (id === SETTING.MAX_FRAME_SIZE) {
         if (value < DEFAULT_MAX_FRAME || value > MAX_FRAME_LIMIT) {
           throw new ProtocolError('max frame size', ERROR.PROTOCOL_ERROR);
@@ -402,6 +463,7 @@ class Connection {
     }
     this.socket.write(SETTINGS_ACK);
     this.resume();
+    this.startWaiting();
   }
 
   private onGoaway(payload: Buffer): void {
@@ -409,7 +471,16 @@ class Connection {
     const lastStreamId = payload.readUInt32BE(0) & 0x7fff_ffff;
     this.retired = true;
     this.onDead(this);
-    // Streams past the last one the peer processed never reached it: they may be sent again.
+    // Streams past the last one the peer processed never reached it, nor did those still waiting:
+    // they may be sent again.
+    const waiting = this.waiting.splice(0);
+    for (const stream of waiting) {
+      stream.onEnd({
+        kind: 'failed',
+        error: new Error('the collector is closing the connection (GOAWAY)'),
+        beforeResponse: true,
+      });
+    }
     for (const stream of [...this.streams.values()]) {
       if (stream.id > lastStreamId) {
         this.endStream(stream.id, {
@@ -434,11 +505,15 @@ class Connection {
       const stream = this.streams.get(streamId);
       if (stream === undefined) return;
       if (increment === 0 || stream.sendWindow + increment > MAX_WINDOW) {
-        this.endStream(streamId, {
-          kind: 'failed',
-          error: new Error('invalid stream window update'),
-          beforeResponse: stream.headers === undefined,
-        });
+        this.endStream(
+          streamId,
+          {
+            kind: 'failed',
+            error: new Error('invalid stream window update'),
+            beforeResponse: stream.headers === undefined,
+          },
+          increment === 0 ? ERROR.PROTOCOL_ERROR : ERROR.FLOW_CONTROL_ERROR,
+        );
         return;
       }
       stream.sendWindow += increment;
@@ -466,15 +541,19 @@ class Connection {
     this.endStream(stream.id, { kind: 'response', status, body: Buffer.concat(stream.body) });
   }
 
-  private endStream(streamId: number, end: StreamEnd): void {
+  /**
+   * Ends a stream and reports it. `reset`: the RST_STREAM code to send, `null` for none; by default
+   * NO_ERROR when the response came before the whole request was sent (RFC 9113 §8.1), else none.
+   */
+  private endStream(streamId: number, end: StreamEnd, reset?: number | null): void {
     const stream = this.streams.get(streamId);
     if (stream === undefined) return;
     this.streams.delete(streamId);
-    // A response that ended before the whole request was sent: the rest is not wanted (§8.1).
-    if (stream.unsent !== undefined && !this.dead) {
-      this.socket.write(frame(FRAME.RST_STREAM, 0, streamId, uint32(ERROR.NO_ERROR)));
-    }
+    const code = reset === undefined ? (stream.unsent === undefined ? null : ERROR.NO_ERROR) : reset;
+    if (code !== null && !this.dead) this.socket.write(frame(FRAME.RST_STREAM, 0, streamId, uint32(code)));
+    stream.unsent = undefined;
     stream.onEnd(end);
+    this.startWaiting();
     this.closeIfDone();
   }
 }
@@ -579,7 +658,7 @@ export class PlainGrpcClient {
       if (settled) return;
       let connection: Connection;
       try {
-        connection = this.acquire(net);
+        connection = this.acquire(net, timeoutMillis);
       } catch (error) {
         settle(asCallError(error));
         return;
@@ -590,7 +669,9 @@ export class PlainGrpcClient {
         field[0] === ':path' ? [':path', path] : field,
       );
       fields.push(['grpc-timeout', formatGrpcTimeout(deadlineAt - Date.now())]);
-      const stream = connection.open(encodeHeaders(fields), message, {
+      const stream = connection.open({
+        headerBlock: encodeHeaders(fields),
+        unsent: message,
         headers: undefined,
         trailers: undefined,
         body: [],
@@ -656,11 +737,12 @@ export class PlainGrpcClient {
     return closed;
   }
 
-  private acquire(net: NetModule): Connection {
+  /** The connection to use; one that can take no more streams is retired (its calls go on). */
+  private acquire(net: NetModule, timeoutMillis: number): Connection {
     if (this.closed) throw new GrpcCallError('OTLP exporter is shut down', GrpcStatus.CANCELLED);
     const cached = this.connection;
     if (cached?.usable) return cached;
-    if (cached) cached.retire(0);
+    if (cached) cached.retire(timeoutMillis);
     const socket = net.connect({ host: this.host, port: this.port });
     socket.unref();
     const connection = new Connection(socket, (dead) => {

@@ -10,36 +10,21 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { encodeHeaders, HpackDecoder, HpackError } from '../../../../src/export/otlp/hpack.js';
+import {
+  CLIENT_PREFACE,
+  DEFAULT_MAX_FRAME_SIZE,
+  FLAG,
+  FRAME,
+  FrameReader,
+  frame,
+  SETTING,
+  settingsPayload,
+} from './h2-kit.js';
 
 type Field = [name: string, value: string];
 
 // ---------------------------------------------------------------------------------------------------
 // A raw HTTP/2 client (RFC 9113): just enough to send requests and keep the response header blocks.
-
-const FRAME_DATA = 0x0;
-const FRAME_HEADERS = 0x1;
-const FRAME_RST_STREAM = 0x3;
-const FRAME_SETTINGS = 0x4;
-const FRAME_PING = 0x6;
-const FRAME_GOAWAY = 0x7;
-const FRAME_CONTINUATION = 0x9;
-const FLAG_ACK = 0x1;
-const FLAG_END_STREAM = 0x1;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const FLAG_PRIORITY = 0x20;
-const SETTINGS_HEADER_TABLE_SIZE = 0x1;
-const DEFAULT_MAX_FRAME_SIZE = 16384;
-const CLIENT_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
-
-function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return Buffer.concat([header, payload]);
-}
 
 interface PendingStream {
   /** Complete header blocks, in order. */
@@ -60,7 +45,7 @@ const openClients = new Set<RawHttp2Client>();
 class RawHttp2Client {
   /** CONTINUATION frames received, to show that a test exercised them. */
   continuationFrames = 0;
-  private input = Buffer.alloc(0);
+  private readonly reader = new FrameReader();
   private readonly streams = new Map<number, PendingStream>();
   private nextStreamId = 1;
   private readonly socket: net.Socket;
@@ -69,12 +54,9 @@ class RawHttp2Client {
   constructor(port: number, settings: [number, number][] = []) {
     this.socket = net.connect(port, '127.0.0.1');
     this.socket.setNoDelay(true);
-    const payload = Buffer.alloc(6 * settings.length);
-    settings.forEach(([identifier, value], i) => {
-      payload.writeUInt16BE(identifier, 6 * i);
-      payload.writeUInt32BE(value, 6 * i + 2);
-    });
-    this.socket.write(Buffer.concat([Buffer.from(CLIENT_PREFACE), frame(FRAME_SETTINGS, 0, 0, payload)]));
+    this.socket.write(
+      Buffer.concat([CLIENT_PREFACE, frame(FRAME.SETTINGS, 0, 0, settingsPayload(...settings))]),
+    );
     this.socket.on('data', (chunk: Buffer) => this.read(chunk));
     this.socket.on('error', (error) => this.failAll(error));
     this.socket.on('close', () => this.failAll(new Error('connection closed')));
@@ -104,7 +86,7 @@ class RawHttp2Client {
         resolve: settling(resolve),
         reject: settling(reject),
       });
-      this.socket.write(frame(FRAME_HEADERS, FLAG_END_HEADERS | FLAG_END_STREAM, streamId, block));
+      this.socket.write(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, streamId, block));
     });
   }
 
@@ -114,15 +96,7 @@ class RawHttp2Client {
   }
 
   private read(chunk: Buffer): void {
-    this.input = Buffer.concat([this.input, chunk]);
-    while (this.input.length >= 9) {
-      const length = this.input.readUIntBE(0, 3);
-      if (this.input.length < 9 + length) return;
-      const type = this.input[3] as number;
-      const flags = this.input[4] as number;
-      const streamId = this.input.readUInt32BE(5) & 0x7fffffff;
-      const payload = this.input.subarray(9, 9 + length);
-      this.input = this.input.subarray(9 + length);
+    for (const { type, flags, streamId, payload } of this.reader.push(chunk)) {
       this.onFrame(type, flags, streamId, payload);
     }
   }
@@ -130,29 +104,29 @@ class RawHttp2Client {
   private onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
     const stream = this.streams.get(streamId);
     switch (type) {
-      case FRAME_SETTINGS:
-        if ((flags & FLAG_ACK) === 0) this.socket.write(frame(FRAME_SETTINGS, FLAG_ACK, 0));
+      case FRAME.SETTINGS:
+        if ((flags & FLAG.ACK) === 0) this.socket.write(frame(FRAME.SETTINGS, FLAG.ACK, 0));
         return;
-      case FRAME_PING:
-        if ((flags & FLAG_ACK) === 0) this.socket.write(frame(FRAME_PING, FLAG_ACK, 0, payload));
+      case FRAME.PING:
+        if ((flags & FLAG.ACK) === 0) this.socket.write(frame(FRAME.PING, FLAG.ACK, 0, payload));
         return;
-      case FRAME_HEADERS:
+      case FRAME.HEADERS:
         if (stream === undefined) return;
-        stream.endStream = (flags & FLAG_END_STREAM) !== 0;
+        stream.endStream = (flags & FLAG.END_STREAM) !== 0;
         this.addFragment(streamId, stream, flags, headersFragment(flags, payload));
         return;
-      case FRAME_CONTINUATION:
+      case FRAME.CONTINUATION:
         this.continuationFrames++;
         if (stream !== undefined) this.addFragment(streamId, stream, flags, payload);
         return;
-      case FRAME_DATA:
-        if (stream !== undefined && (flags & FLAG_END_STREAM) !== 0) this.finish(streamId, stream);
+      case FRAME.DATA:
+        if (stream !== undefined && (flags & FLAG.END_STREAM) !== 0) this.finish(streamId, stream);
         return;
-      case FRAME_RST_STREAM:
+      case FRAME.RST_STREAM:
         stream?.reject(new Error(`RST_STREAM, error code ${payload.readUInt32BE(0)}`));
         this.streams.delete(streamId);
         return;
-      case FRAME_GOAWAY:
+      case FRAME.GOAWAY:
         this.failAll(new Error(`GOAWAY, error code ${payload.readUInt32BE(4)}`));
         return;
     }
@@ -160,7 +134,7 @@ class RawHttp2Client {
 
   private addFragment(streamId: number, stream: PendingStream, flags: number, fragment: Buffer): void {
     stream.fragments.push(fragment);
-    if ((flags & FLAG_END_HEADERS) === 0) return;
+    if ((flags & FLAG.END_HEADERS) === 0) return;
     stream.blocks.push(Buffer.concat(stream.fragments));
     stream.fragments = [];
     if (stream.endStream) this.finish(streamId, stream);
@@ -181,11 +155,11 @@ class RawHttp2Client {
 function headersFragment(flags: number, payload: Buffer): Buffer {
   let start = 0;
   let end = payload.length;
-  if ((flags & FLAG_PADDED) !== 0) {
+  if ((flags & FLAG.PADDED) !== 0) {
     end -= payload[0] as number;
     start = 1;
   }
-  if ((flags & FLAG_PRIORITY) !== 0) start += 5;
+  if ((flags & FLAG.PRIORITY) !== 0) start += 5;
   return payload.subarray(start, end);
 }
 
@@ -582,8 +556,7 @@ describe('HpackDecoder reads what nghttp2 encodes', () => {
 
   it('evicts by size: many fields through the default table, and a smaller table we advertise', async () => {
     for (const tableSize of [4096, 256]) {
-      const settings: [number, number][] =
-        tableSize === 4096 ? [] : [[SETTINGS_HEADER_TABLE_SIZE, tableSize]];
+      const settings: [number, number][] = tableSize === 4096 ? [] : [[SETTING.HEADER_TABLE_SIZE, tableSize]];
       const client = new RawHttp2Client(port, settings);
       const decoder = new HpackDecoder(tableSize);
       const blocks: Buffer[] = [];

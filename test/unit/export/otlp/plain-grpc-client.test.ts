@@ -7,67 +7,16 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import { LeanOtlpTraceExporter } from '../../../../src/export/otlp/lean-otlp-exporter.js';
 import { useExporterSuiteHooks } from './exporter-kit.js';
+import { answerGrpcOk, serveHttp2 } from './h2-kit.js';
 import { makeSpans } from './span-fixtures.js';
 
 const run = promisify(execFile);
-
-type Respond = (stream: http2.ServerHttp2Stream) => void;
-
-interface TestServer {
-  url: string;
-  server: http2.Http2Server;
-  /** Requests received, in order. */
-  bodies: Buffer[];
-  /** Connections accepted. */
-  sessions: http2.ServerHttp2Session[];
-  close(): Promise<void>;
-}
-
-async function serve(respond: Respond, options: http2.ServerOptions = {}): Promise<TestServer> {
-  const server = http2.createServer(options);
-  const bodies: Buffer[] = [];
-  const sessions: http2.ServerHttp2Session[] = [];
-  server.on('session', (session) => sessions.push(session));
-  server.on('stream', (stream) => {
-    const chunks: Buffer[] = [];
-    stream.on('error', () => {});
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => {
-      bodies.push(Buffer.concat(chunks));
-      respond(stream);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    server,
-    bodies,
-    sessions,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const session of sessions) session.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-/** A gRPC OK answer: headers, an empty message, `grpc-status: 0` in the trailers. */
-function answerOk(stream: http2.ServerHttp2Stream, extraHeaders: http2.OutgoingHttpHeaders = {}): void {
-  stream.respond(
-    { ':status': 200, 'content-type': 'application/grpc', ...extraHeaders },
-    { waitForTrailers: true },
-  );
-  stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-  stream.end(Buffer.alloc(5));
-}
 
 const closers: (() => Promise<void>)[] = [];
 /** Every diag line of the suite (`warn …`, `debug …`). */
@@ -87,9 +36,9 @@ describe('PlainGrpcClient: HTTP/2 as a collector may speak it', () => {
   useExporterSuiteHooks(lines, closers);
 
   it('reads padded HEADERS and DATA frames', async () => {
-    const server = await serve(answerOk, { paddingStrategy: http2.constants.PADDING_STRATEGY_MAX });
+    const server = await serveHttp2(answerGrpcOk, { paddingStrategy: http2.constants.PADDING_STRATEGY_MAX });
     closers.push(server.close);
-    const exporter = exporterFor(server.url);
+    const exporter = exporterFor(server.origin);
     for (let i = 0; i < 3; i++) assert.equal((await exportOnce(exporter)).code, ExportResultCode.SUCCESS);
     assert.equal(server.bodies.length, 3);
     assert.equal(server.sessions.length, 1, 'one connection for all');
@@ -97,18 +46,20 @@ describe('PlainGrpcClient: HTTP/2 as a collector may speak it', () => {
 
   it('reads a header block split over CONTINUATION frames, and the calls after it', async () => {
     const big = 'b'.repeat(40_000);
-    const server = await serve((stream) => answerOk(stream, { 'x-big': big }), { maxHeaderListPairs: 8 });
+    const server = await serveHttp2((stream) => answerGrpcOk(stream, { 'x-big': big }), {
+      maxHeaderListPairs: 8,
+    });
     closers.push(server.close);
-    const exporter = exporterFor(server.url);
+    const exporter = exporterFor(server.origin);
     assert.equal((await exportOnce(exporter)).code, ExportResultCode.SUCCESS);
     // The decoder's table survived the big block: the next answers decode too.
     assert.equal((await exportOnce(exporter)).code, ExportResultCode.SUCCESS);
   });
 
   it('answers the collector’s PING', async () => {
-    const server = await serve(answerOk);
+    const server = await serveHttp2(answerGrpcOk);
     closers.push(server.close);
-    const exporter = exporterFor(server.url);
+    const exporter = exporterFor(server.origin);
     assert.equal((await exportOnce(exporter)).code, ExportResultCode.SUCCESS);
     const [session] = server.sessions;
     assert.ok(session);
@@ -119,9 +70,9 @@ describe('PlainGrpcClient: HTTP/2 as a collector may speak it', () => {
   });
 
   it('after GOAWAY, the next export opens a new connection', async () => {
-    const server = await serve(answerOk);
+    const server = await serveHttp2(answerGrpcOk);
     closers.push(server.close);
-    const exporter = exporterFor(server.url);
+    const exporter = exporterFor(server.origin);
     assert.equal((await exportOnce(exporter)).code, ExportResultCode.SUCCESS);
     server.sessions[0]?.goaway(http2.constants.NGHTTP2_NO_ERROR);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -131,9 +82,9 @@ describe('PlainGrpcClient: HTTP/2 as a collector may speak it', () => {
   });
 
   it('sends a request larger than the peer’s frame size and windows, in order', async () => {
-    const server = await serve(answerOk, { settings: { initialWindowSize: 1024 } });
+    const server = await serveHttp2(answerGrpcOk, { settings: { initialWindowSize: 1024 } });
     closers.push(server.close);
-    const exporter = exporterFor(server.url);
+    const exporter = exporterFor(server.origin);
     const spans = makeSpans(Array.from({ length: 400 }, (_, i) => `span-${i}-${'x'.repeat(200)}`));
     const result = await new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
     assert.equal(result.code, ExportResultCode.SUCCESS, result.error?.message);
@@ -145,7 +96,7 @@ describe('PlainGrpcClient: HTTP/2 as a collector may speak it', () => {
   it('settles once sent when asked to, and logs a failure the answer brings later', async () => {
     lines.length = 0;
     let answer: (() => void) | undefined;
-    const server = await serve((stream) => {
+    const server = await serveHttp2((stream) => {
       answer = () =>
         stream.respond(
           { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '8', 'grpc-message': 'full' },
@@ -153,7 +104,7 @@ describe('PlainGrpcClient: HTTP/2 as a collector may speak it', () => {
         );
     });
     closers.push(server.close);
-    const exporter = exporterFor(server.url, true);
+    const exporter = exporterFor(server.origin, true);
     const result = await exportOnce(exporter);
     assert.equal(result.code, ExportResultCode.SUCCESS, 'reported once written, before any answer');
     const warnings = () => lines.filter((line) => line.startsWith('warn '));
@@ -170,14 +121,14 @@ describe('PlainGrpcClient: HTTP/2 as a collector may speak it', () => {
   });
 
   it('exports to an http: collector without loading node:http2 (a cold-start cost)', async () => {
-    const server = await serve(answerOk);
+    const server = await serveHttp2(answerGrpcOk);
     closers.push(server.close);
     const exporterUrl = new URL('../../../../src/export/otlp/lean-otlp-exporter.js', import.meta.url).href;
     const fixturesUrl = new URL('./span-fixtures.js', import.meta.url).href;
     const script = `
       const { LeanOtlpTraceExporter } = await import(${JSON.stringify(exporterUrl)});
       const { makeSpans } = await import(${JSON.stringify(fixturesUrl)});
-      const exporter = new LeanOtlpTraceExporter({ url: ${JSON.stringify(server.url)}, timeoutMillis: 2000 });
+      const exporter = new LeanOtlpTraceExporter({ url: ${JSON.stringify(server.origin)}, timeoutMillis: 2000 });
       const result = await new Promise((resolve) => exporter.export(makeSpans(['child']), resolve));
       await exporter.shutdown();
       const http2 = process.moduleLoadList.includes('NativeModule http2');
