@@ -657,7 +657,15 @@ export class PlainGrpcClient {
     const attempt = (net: NetModule, isRetry: boolean): void => {
       if (settled) return;
       let connection: Connection;
+      let headerBlock: Buffer;
       try {
+        const fields = this.fixedFields.map((field): readonly [string, string] =>
+          field[0] === ':path' ? [':path', path] : field,
+        );
+        fields.push(['grpc-timeout', formatGrpcTimeout(deadlineAt - Date.now())]);
+        // Before a connection is taken: a header the encoder refuses fails this call only. (A retry
+        // runs in a socket event, where a throw would be uncaught.)
+        headerBlock = encodeHeaders(fields);
         connection = this.acquire(net, timeoutMillis);
       } catch (error) {
         settle(asCallError(error));
@@ -665,12 +673,8 @@ export class PlainGrpcClient {
       }
       const reused = connection.answeredAt !== undefined;
       const trusted = isTrustedConnection(reused, connection.answeredAt);
-      const fields = this.fixedFields.map((field): readonly [string, string] =>
-        field[0] === ':path' ? [':path', path] : field,
-      );
-      fields.push(['grpc-timeout', formatGrpcTimeout(deadlineAt - Date.now())]);
       const stream = connection.open({
-        headerBlock: encodeHeaders(fields),
+        headerBlock,
         unsent: message,
         headers: undefined,
         trailers: undefined,

@@ -11,7 +11,9 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
+import { GrpcCallError } from '../../../../src/export/otlp/grpc-status.js';
 import { LeanOtlpTraceExporter } from '../../../../src/export/otlp/lean-otlp-exporter.js';
+import { PlainGrpcClient } from '../../../../src/export/otlp/plain-grpc-client.js';
 import { useExporterSuiteHooks } from './exporter-kit.js';
 import { answerGrpcOk, serveHttp2 } from './h2-kit.js';
 import { makeSpans } from './span-fixtures.js';
@@ -118,6 +120,22 @@ describe('PlainGrpcClient: HTTP/2 as a collector may speak it', () => {
       warnings().join('\n'),
       /OTLP\/gRPC exporter, reported after the export was sent: .*8 RESOURCE_EXHAUSTED: full/,
     );
+  });
+
+  it('a header value HPACK cannot carry fails its call through the callback, never a throw', async () => {
+    const server = await serveHttp2(answerGrpcOk);
+    closers.push(server.close);
+    const client = new PlainGrpcClient({
+      origin: server.origin,
+      metadata: { 'x-name': 'café ☕' },
+      userAgent: 'test',
+    });
+    closers.push(() => client.close(100));
+    const outcome = await new Promise<unknown>((resolve) => {
+      client.unaryCall('/svc/Method', Buffer.alloc(5), 1000, (error) => resolve(error));
+    });
+    assert.ok(outcome instanceof GrpcCallError, String(outcome));
+    assert.equal(server.bodies.length, 0, 'nothing was sent');
   });
 
   it('exports to an http: collector without loading node:http2 (a cold-start cost)', async () => {
