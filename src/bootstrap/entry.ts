@@ -9,7 +9,12 @@ import {
   loadUserHandler,
   locateHandler,
 } from '../lambda/load-user-handler.js';
-import { type LambdaHandler, wrapHandler } from '../lambda/wrap-handler.js';
+import {
+  type LambdaHandler,
+  type StreamingHandler,
+  wrapHandler,
+  wrapStreamingHandler,
+} from '../lambda/wrap-handler.js';
 import { createPrefixedLogger } from './diag-logger.js';
 import { startTracing } from './start-tracing.js';
 
@@ -36,6 +41,7 @@ export async function loadWrappedHandler(
   // again when they start, and must load the wrapped handler too.
 
   let wrap: ((handler: LambdaHandler) => LambdaHandler) | undefined;
+  let wrapStreaming: ((handler: StreamingHandler) => StreamingHandler) | undefined;
   // Found once: the ESM check needs it before the handler loads, and the load reuses it.
   let location: HandlerLocation | undefined;
   try {
@@ -46,6 +52,7 @@ export async function loadWrappedHandler(
     } else {
       const { invocations, provider } = start(config);
       wrap = (handler) => wrapHandler(handler, invocations);
+      wrapStreaming = (handler) => wrapStreamingHandler(handler, invocations);
       // Instrumentations must be in place before the handler's module loads its libraries.
       const modules = await enableInstrumentations(config, provider, { taskRoot, nodePath: env.NODE_PATH });
       location = locateHandler(taskRoot, handlerString);
@@ -56,12 +63,12 @@ export async function loadWrappedHandler(
   }
 
   const handler = await loadUserHandler(taskRoot, handlerString, location);
-  if (wrap === undefined) return handler;
-  if ((handler as unknown as Record<symbol, unknown>)[STREAMING] !== undefined) {
-    diag.info('response-streaming handlers are not traced yet: the function runs untraced');
-    return handler;
-  }
+  if (wrap === undefined || wrapStreaming === undefined) return handler;
   try {
+    // awslambda.streamifyResponse marks the handler; the runtime then calls it with the stream.
+    if ((handler as unknown as Record<symbol, unknown>)[STREAMING] !== undefined) {
+      return wrapStreaming(handler as StreamingHandler) as LambdaHandler;
+    }
     return wrap(handler);
   } catch (error) {
     diag.error(`could not wrap the handler, the function runs untraced: ${describe(error)}`);

@@ -35,6 +35,8 @@ export interface InvocationTracerConfig {
 /** How the handler ended, as the wrapper saw it. */
 export type Outcome =
   | { readonly ok: true; readonly result: unknown }
+  /** A response-streaming handler's promise resolved: its response went out in the stream, unseen. */
+  | { readonly ok: true; readonly streamed: true }
   | { readonly ok: false; readonly error: unknown };
 
 // Leave the runtime a little time to post the response after the flush gave up.
@@ -129,7 +131,9 @@ export class ActiveInvocation {
     // The deadline guard already ended the span: the response still waits for its flush.
     if (this.guard.fired) return this.deadlineFlush ?? FINISHED;
     try {
-      if (outcome.ok) {
+      if (outcome.ok && 'streamed' in outcome) {
+        // Nothing to describe: the response (and any HTTP status prelude) went out in the stream.
+      } else if (outcome.ok) {
         const described = describeResult(this.description, outcome.result);
         this.span.setAttributes(described.attributes);
         if (described.status) this.span.setStatus(described.status);

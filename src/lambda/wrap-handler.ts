@@ -73,6 +73,58 @@ export function wrapHandler(handler: LambdaHandler, tracer: InvocationTracer): L
   return tracedHandler;
 }
 
+/** A response-streaming handler (`awslambda.streamifyResponse`) as the runtime calls it. */
+export type StreamingHandler = (event: unknown, responseStream: unknown, context: unknown) => unknown;
+
+/**
+ * Wraps a response-streaming handler. Both runtime generations call it with `(event,
+ * responseStream, context)`, wait for the promise it returns, then for the stream's request to the
+ * Runtime API to end, and only then ask for the next event (and are frozen): the span ends and is
+ * flushed when the promise settles, before that. The stream is passed through untouched; the
+ * promise's outcome, or the synchronous throw, reaches the runtime unchanged.
+ */
+export function wrapStreamingHandler(handler: StreamingHandler, tracer: InvocationTracer): StreamingHandler {
+  function tracedStreamingHandler(
+    this: unknown,
+    event: unknown,
+    responseStream: unknown,
+    lambdaContext: unknown,
+    ...rest: unknown[]
+  ): unknown {
+    const call = () =>
+      (handler as (...args: unknown[]) => unknown).call(this, event, responseStream, lambdaContext, ...rest);
+    let invocation: ActiveInvocation;
+    try {
+      invocation = tracer.start(event, lambdaContext as TraceableLambdaContext | undefined);
+    } catch {
+      return call();
+    }
+    let returned: unknown;
+    try {
+      returned = otelContext.with(invocation.context, call);
+    } catch (error) {
+      // The runtime fails the invocation at once: the flush is started, the error goes on unchanged.
+      void invocation.finish({ ok: false, error });
+      throw error;
+    }
+    if (!isThenable(returned)) {
+      // The runtime refuses a streaming handler that is not async; it says so itself.
+      void invocation.finish({
+        ok: false,
+        error: new Error('Streaming does not support non-async handlers.'),
+      });
+      return returned;
+    }
+    return Promise.resolve(returned).then(
+      (result) => invocation.finish({ ok: true, streamed: true }).then(() => result),
+      (error: unknown) => invocation.finish({ ok: false, error }).then(() => Promise.reject(error)),
+    );
+  }
+  Object.defineProperty(tracedStreamingHandler, 'length', { value: handler.length });
+  copyRuntimeMarkers(handler as LambdaHandler, tracedStreamingHandler as LambdaHandler);
+  return tracedStreamingHandler;
+}
+
 /**
  * The older runtime generation still gives `context.succeed/fail/done`; a handler that answers
  * through them must get its span ended and flushed first, as with the callback.

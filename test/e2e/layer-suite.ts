@@ -133,6 +133,40 @@ export function defineLayerSuite(runtime: RuntimeName): void {
       }
     });
 
+    test('a response-streaming handler: traced, its stream untouched, spans out before the freeze', async () => {
+      const traced = await startFunction({ runtime, fixture: 'streaming', env: env() });
+      const plain = await startFunction({ runtime, fixture: 'streaming', traced: false });
+      try {
+        const header = traceHeader(true);
+        const streamed = await traced.invoke({}, { traceHeader: header.header });
+        assert.equal(streamed.status, 'success', traced.output());
+        assert.equal(streamed.streamed, true);
+        assert.equal(streamed.payload, `first;request ${streamed.requestId};`);
+        assert.ok(traced.frozen, 'the runtime was not frozen after the response');
+        const span = invocationSpan(receiver.spans, header.traceId);
+        assert.equal(span.parentSpanId, header.parentId);
+        assert.equal(span.attributes['faas.invocation_id'], streamed.requestId);
+        assert.equal(span.status.code, 0);
+        childOf(receiver.spans, span, 'manual-work');
+
+        const failing = traceHeader(true);
+        const broke = await traced.invoke({ action: 'throw' }, { traceHeader: failing.header });
+        const brokePlain = await plain.invoke({ action: 'throw' });
+        assert.equal(broke.status, 'error');
+        assert.deepEqual(
+          { type: broke.error?.errorType, message: broke.error?.errorMessage },
+          { type: brokePlain.error?.errorType, message: brokePlain.error?.errorMessage },
+        );
+        const failed = invocationSpan(receiver.spans, failing.traceId);
+        assert.equal(failed.status.code, 2);
+        assert.equal(failed.status.message, 'stream broke');
+        assert.equal(count(traced.output(), 'WARN'), 0, traced.output());
+      } finally {
+        await traced.cleanup();
+        await plain.cleanup();
+      }
+    });
+
     test('a throwing handler: ERROR span with the exception, and the runtime gets the same error', async () => {
       const traced = await startFunction({ runtime, fixture: 'cjs', env: env() });
       const plain = await startFunction({ runtime, fixture: 'cjs', traced: false });

@@ -10,7 +10,12 @@ import {
 import { loadConfig } from '../../../src/config/load-config.js';
 import { ExportHealth } from '../../../src/export/export-health.js';
 import { InvocationTracer } from '../../../src/lambda/invocation.js';
-import { type LambdaCallback, type LambdaHandler, wrapHandler } from '../../../src/lambda/wrap-handler.js';
+import {
+  type LambdaCallback,
+  type LambdaHandler,
+  wrapHandler,
+  wrapStreamingHandler,
+} from '../../../src/lambda/wrap-handler.js';
 
 // The layer registers this context manager; the unit tests need one to see the active span.
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -243,5 +248,73 @@ describe('wrapHandler', () => {
       process.removeListener('uncaughtException', onUncaught);
     }
     assert.deepEqual(uncaught, []);
+  });
+});
+
+describe('wrapStreamingHandler', () => {
+  const marker = Symbol.for('aws.lambda.runtime.handler.streaming');
+  // The runtime's response stream is opaque to the wrapper: any object stands in for it here (the
+  // real one is exercised end to end in test/e2e/layer-suite.ts).
+  const stream = { name: 'the response stream' };
+
+  test('the span is active in the handler, ends and flushes before the promise resolves, stream and arguments untouched', async () => {
+    const { exporter, tracer, state } = setup(20);
+    let seen: unknown[] = [];
+    let activeInside: string | undefined;
+    const handler = Object.assign(
+      async (event: unknown, responseStream: unknown, ctx: unknown) => {
+        seen = [event, responseStream, ctx];
+        activeInside = trace.getActiveSpan()?.spanContext().spanId;
+        return undefined;
+      },
+      { [marker]: 'response' },
+    );
+    const wrapped = wrapStreamingHandler(handler, tracer);
+    assert.equal((wrapped as unknown as Record<symbol, unknown>)[marker], 'response');
+    assert.equal(wrapped.length, 3);
+    const ctx = lambdaContext('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1');
+    const result = await wrapped({ rawPath: '/x' }, stream, ctx);
+    assert.equal(result, undefined);
+    assert.deepEqual(seen, [{ rawPath: '/x' }, stream, ctx]);
+    assert.equal(state.flushed, 1, 'flushed before the runtime got the resolved promise');
+    const [span] = exporter.getFinishedSpans();
+    assert.ok(span);
+    assert.equal(span.spanContext().spanId, activeInside);
+    assert.equal(span.spanContext().traceId, '5759e988bd862e3fe1be46a994272793');
+    assert.equal(span.attributes['faas.invocation_id'], 'req-1');
+    assert.equal(span.status.code, SpanStatusCode.UNSET);
+  });
+
+  test('a rejection and a synchronous throw reach the runtime unchanged, the span marked ERROR', async () => {
+    const { exporter, tracer } = setup();
+    const failure = new RangeError('stream broke');
+    await assert.rejects(
+      wrapStreamingHandler(async () => Promise.reject(failure), tracer)(
+        {},
+        stream,
+        lambdaContext(),
+      ) as Promise<unknown>,
+      (error) => error === failure,
+    );
+    const thrown = new TypeError('sync');
+    assert.throws(
+      () =>
+        wrapStreamingHandler(() => {
+          throw thrown;
+        }, tracer)({}, stream, lambdaContext()),
+      (error) => error === thrown,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const spans = exporter.getFinishedSpans();
+    assert.equal(spans.length, 2);
+    for (const span of spans) assert.equal(span.status.code, SpanStatusCode.ERROR);
+    assert.equal(spans[0]?.status.message, 'stream broke');
+  });
+
+  test('a handler that is not async gets its value back as it returned it (the runtime refuses it)', () => {
+    const { exporter, tracer } = setup();
+    const value = { not: 'a promise' };
+    assert.equal(wrapStreamingHandler(() => value, tracer)({}, stream, lambdaContext()), value);
+    assert.equal(exporter.getFinishedSpans()[0]?.status.code, SpanStatusCode.ERROR);
   });
 });
