@@ -3,6 +3,7 @@ import { LAMBDA } from '../config/env-vars.js';
 import { loadConfig } from '../config/load-config.js';
 import { enableInstrumentations } from '../instrumentations/enable.js';
 import { registerEsmHook } from '../instrumentations/esm-hook.js';
+import type { InvocationTracer } from '../lambda/invocation.js';
 import {
   type HandlerLocation,
   isEsmHandler,
@@ -40,8 +41,7 @@ export async function loadWrappedHandler(
   // _HANDLER keeps pointing at the layer: worker threads of a multi-concurrency runtime read it
   // again when they start, and must load the wrapped handler too.
 
-  let wrap: ((handler: LambdaHandler) => LambdaHandler) | undefined;
-  let wrapStreaming: ((handler: StreamingHandler) => StreamingHandler) | undefined;
+  let tracer: InvocationTracer | undefined;
   // Found once: the ESM check needs it before the handler loads, and the load reuses it.
   let location: HandlerLocation | undefined;
   try {
@@ -51,8 +51,7 @@ export async function loadWrappedHandler(
       diag.info('OTEL_SDK_DISABLED is true: the function runs untraced');
     } else {
       const { invocations, provider } = start(config);
-      wrap = (handler) => wrapHandler(handler, invocations);
-      wrapStreaming = (handler) => wrapStreamingHandler(handler, invocations);
+      tracer = invocations;
       // Instrumentations must be in place before the handler's module loads its libraries.
       const modules = await enableInstrumentations(config, provider, { taskRoot, nodePath: env.NODE_PATH });
       location = locateHandler(taskRoot, handlerString);
@@ -63,13 +62,13 @@ export async function loadWrappedHandler(
   }
 
   const handler = await loadUserHandler(taskRoot, handlerString, location);
-  if (wrap === undefined || wrapStreaming === undefined) return handler;
+  if (tracer === undefined) return handler;
   try {
     // awslambda.streamifyResponse marks the handler; the runtime then calls it with the stream.
     if ((handler as unknown as Record<symbol, unknown>)[STREAMING] !== undefined) {
-      return wrapStreaming(handler as StreamingHandler) as LambdaHandler;
+      return wrapStreamingHandler(handler as StreamingHandler, tracer) as LambdaHandler;
     }
-    return wrap(handler);
+    return wrapHandler(handler, tracer);
   } catch (error) {
     diag.error(`could not wrap the handler, the function runs untraced: ${describe(error)}`);
     return handler;

@@ -131,14 +131,13 @@ export class ActiveInvocation {
     // The deadline guard already ended the span: the response still waits for its flush.
     if (this.guard.fired) return this.deadlineFlush ?? FINISHED;
     try {
-      if (outcome.ok && 'streamed' in outcome) {
-        // Nothing to describe: the response (and any HTTP status prelude) went out in the stream.
-      } else if (outcome.ok) {
+      if (!outcome.ok) {
+        recordError(this.span, outcome.error);
+      } else if ('result' in outcome) {
+        // (A streamed response went out in the stream, status prelude included: nothing to describe.)
         const described = describeResult(this.description, outcome.result);
         this.span.setAttributes(described.attributes);
         if (described.status) this.span.setStatus(described.status);
-      } else {
-        recordError(this.span, outcome.error);
       }
     } catch (error) {
       diag.debug(`could not describe the invocation's outcome: ${String(error)}`);

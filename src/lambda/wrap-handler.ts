@@ -56,12 +56,8 @@ export function wrapHandler(handler: LambdaHandler, tracer: InvocationTracer): L
       }
       return invocation.finish({ ok: false, error }).then(() => Promise.reject(error));
     }
-    if (isThenable(returned)) {
-      return Promise.resolve(returned).then(
-        (result) => invocation.finish({ ok: true, result }).then(() => result),
-        (error: unknown) => invocation.finish({ ok: false, error }).then(() => Promise.reject(error)),
-      );
-    }
+    if (isThenable(returned))
+      return settleAfterFinish(invocation, returned, (result) => ({ ok: true, result }));
     if (!callback) {
       // A synchronous handler on a runtime without callbacks: its return value is the result.
       return invocation.finish({ ok: true, result: returned }).then(() => returned);
@@ -115,14 +111,26 @@ export function wrapStreamingHandler(handler: StreamingHandler, tracer: Invocati
       });
       return returned;
     }
-    return Promise.resolve(returned).then(
-      (result) => invocation.finish({ ok: true, streamed: true }).then(() => result),
-      (error: unknown) => invocation.finish({ ok: false, error }).then(() => Promise.reject(error)),
-    );
+    return settleAfterFinish(invocation, returned, () => ({ ok: true, streamed: true }));
   }
   Object.defineProperty(tracedStreamingHandler, 'length', { value: handler.length });
   copyRuntimeMarkers(handler as LambdaHandler, tracedStreamingHandler as LambdaHandler);
   return tracedStreamingHandler;
+}
+
+/**
+ * The handler's promise as the runtime must see it (resolved or rejected with the same value),
+ * once the span is ended and flushed; `success` is the outcome a resolution stands for.
+ */
+function settleAfterFinish(
+  invocation: ActiveInvocation,
+  returned: PromiseLike<unknown>,
+  success: (result: unknown) => Outcome,
+): Promise<unknown> {
+  return Promise.resolve(returned).then(
+    (result) => invocation.finish(success(result)).then(() => result),
+    (error: unknown) => invocation.finish({ ok: false, error }).then(() => Promise.reject(error)),
+  );
 }
 
 /**

@@ -5,7 +5,13 @@
  */
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import { diag } from '@opentelemetry/api';
-import { CallDeadlines, destroyAfter } from './grpc-calls.js';
+import {
+  CallDeadlines,
+  closed,
+  deadlineExceeded,
+  destroyWithin,
+  failedBeforeResponse,
+} from './grpc-calls.js';
 import { asCallError, callStatus, formatGrpcTimeout, GrpcCallError, GrpcStatus } from './grpc-status.js';
 import { withBuiltin } from './http-request.js';
 
@@ -82,12 +88,7 @@ export class GrpcHttp2Client {
       // no reset): stop reusing it, so the next call does not wait on it too. Calls still on it
       // may finish; a merely slow collector costs one new connection.
       if (sessionOfAttempt && !gotHeaders) this.retireSession(sessionOfAttempt, timeoutMillis);
-      settle(
-        new GrpcCallError(
-          `OTLP export timed out: no gRPC response within ${timeoutMillis} ms`,
-          GrpcStatus.DEADLINE_EXCEEDED,
-        ),
-      );
+      settle(deadlineExceeded(timeoutMillis));
     });
 
     const settle = (error: GrpcCallError | undefined, body?: Buffer): void => {
@@ -153,13 +154,7 @@ export class GrpcHttp2Client {
             attempt(h2, true);
             return;
           }
-          settle(
-            new GrpcCallError(
-              `OTLP export failed before any response: ${describeError(streamError, current.rstCode)}`,
-              GrpcStatus.UNAVAILABLE,
-              { cause: streamError },
-            ),
-          );
+          settle(failedBeforeResponse(describeError(streamError, current.rstCode), streamError));
           return;
         }
         settle(statusOf(headers, trailers, streamError), Buffer.concat(chunks));
@@ -190,12 +185,7 @@ export class GrpcHttp2Client {
     const entry = this.entry;
     this.entry = undefined;
     if (!entry || entry.session.destroyed) return Promise.resolve();
-    // Ref'd while closing: otherwise the process may exit with the close still pending, leaving
-    // `await shutdown()` unsettled (exit code 13 at an ES module's top level).
-    entry.session.ref();
-    const closed = new Promise<void>((resolve) => entry.session.once('close', () => resolve()));
-    this.retireSession(entry, graceMillis);
-    return closed;
+    return closed(entry.session, () => this.retireSession(entry, graceMillis));
   }
 
   private acquireSession(h2: Http2Module): SessionEntry {
@@ -227,14 +217,13 @@ export class GrpcHttp2Client {
   private retireSession(entry: SessionEntry, graceMillis: number): void {
     if (this.entry === entry) this.entry = undefined;
     const { session } = entry;
-    // Already closing (an earlier call's deadline retired it): its grace timer is set.
-    if (session.destroyed || session.closed) return;
+    if (session.destroyed) return;
     if (session.connecting) {
       session.destroy();
       return;
     }
     session.close();
-    destroyAfter(session, graceMillis);
+    destroyWithin(session, graceMillis);
   }
 
   /** Drops a broken session and whatever is still on it. */

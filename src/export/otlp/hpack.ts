@@ -395,16 +395,29 @@ export class HpackDecoder {
   }
 }
 
-/** For the encoder: each static-table name's first index, and the index of each of its full entries. */
-const STATIC_INDEX = new Map<string, { nameIndex: number; byValue: Map<string, number> }>();
-STATIC_TABLE.forEach(([name, value], position) => {
-  let forName = STATIC_INDEX.get(name);
-  if (forName === undefined) {
-    forName = { nameIndex: position + 1, byValue: new Map() };
-    STATIC_INDEX.set(name, forName);
-  }
-  forName.byValue.set(value, position + 1);
-});
+type StaticIndex = Map<string, { nameIndex: number; byValue: Map<string, number> }>;
+
+/**
+ * For the encoder: each static-table name's first index, and the index of each of its full
+ * entries. Made on the first encoding, not at load: the bundle loads this module whatever the
+ * exporter.
+ */
+let staticIndex: StaticIndex | undefined;
+
+function staticIndexOf(): StaticIndex {
+  if (staticIndex !== undefined) return staticIndex;
+  const index: StaticIndex = new Map();
+  STATIC_TABLE.forEach(([name, value], position) => {
+    let forName = index.get(name);
+    if (forName === undefined) {
+      forName = { nameIndex: position + 1, byValue: new Map() };
+      index.set(name, forName);
+    }
+    forName.byValue.set(value, position + 1);
+  });
+  staticIndex = index;
+  return index;
+}
 
 /**
  * Encodes request header fields as one header block, statelessly: a field that is a static-table
@@ -421,8 +434,9 @@ export function encodeHeaders(fields: readonly (readonly [string, string])[]): B
   for (const [name, value] of fields) bound += 3 * MAX_INTEGER_BYTES + name.length + value.length;
   const output = Buffer.allocUnsafe(bound);
   let at = 0;
+  const index = staticIndexOf();
   for (const [name, value] of fields) {
-    const forName = STATIC_INDEX.get(name);
+    const forName = index.get(name);
     const fieldIndex = forName?.byValue.get(value);
     if (fieldIndex !== undefined) {
       at = writeInteger(output, at, 0x80, 7, fieldIndex);

@@ -51,10 +51,10 @@ export interface LeanOtlpTraceExporterOptions {
   /** Deadline of one export, connection included. */
   timeoutMillis: number;
   /**
-   * Cleartext (`http:`) endpoints only: report success once the request is written on a connection
-   * known to be alive, not when the collector answers; a failure the answer brings is logged when it
-   * comes. For a collector on the same host (the Lambda extension), whose socket buffer then holds
-   * the spans. `https:` endpoints always wait for the answer.
+   * Report success once the request is written on a connection known to be alive, not when the
+   * collector answers; a failure the answer brings is logged when it comes. For a collector on the
+   * same host (the Lambda extension), whose socket buffer then holds the spans. OTLP/gRPC to an
+   * `https:` endpoint (on `node:http2`) always waits for the answer.
    */
   settleWhenSent?: boolean;
 }
@@ -74,26 +74,34 @@ interface OtlpTransport {
 type TransportCallback = (error: Error | undefined, partial: PartialSuccess | undefined) => void;
 
 /**
- * The outcome of exports that may be reported once sent (see `settleWhenSent`): the first of "sent"
- * and the collector's answer is reported; a failure the answer brings afterwards is logged (one
- * warning, then debug lines), as the export was already reported done.
+ * The outcome of each export: the collector's answer, or, when exports may be reported once sent
+ * (see `settleWhenSent`), the first of "sent" and the answer; a failure the answer brings after
+ * "sent" is logged (one warning, then debug lines), as the export was already reported done.
  */
 class SendOutcomes {
   private readonly lateFailures = new ExportHealth();
 
-  constructor(private readonly label: string) {}
+  constructor(
+    private readonly label: string,
+    private readonly settleWhenSent: boolean,
+    private readonly readPartial: (body: Buffer) => PartialSuccess | undefined,
+  ) {}
 
-  track(
-    callback: TransportCallback,
-    readPartial: (body: Buffer) => PartialSuccess | undefined,
-  ): { onSent: () => void; onAnswer: (error: Error | undefined, body: Buffer | undefined) => void } {
+  /** `onSent` for the client (`undefined`: wait for the answer), `onAnswer` for its callback. */
+  track(callback: TransportCallback): {
+    onSent: (() => void) | undefined;
+    onAnswer: (error: Error | undefined, body: Buffer | undefined) => void;
+  } {
     let reported = false;
+    const { readPartial } = this;
     return {
-      onSent: () => {
-        if (reported) return;
-        reported = true;
-        callback(undefined, undefined);
-      },
+      onSent: this.settleWhenSent
+        ? () => {
+            if (reported) return;
+            reported = true;
+            callback(undefined, undefined);
+          }
+        : undefined,
       onAnswer: (error, body) => {
         const partial = error || !body ? undefined : readPartial(body);
         if (!reported) {
@@ -118,31 +126,24 @@ class GrpcTransport implements OtlpTransport {
   readonly prefixBytes = GRPC_MESSAGE_PREFIX_BYTES;
   /** Cleartext collectors (the extension) get the lean client, TLS ones `node:http2`. */
   private readonly client: GrpcHttp2Client | PlainGrpcClient;
-  private readonly outcomes = new SendOutcomes(this.label);
+  private readonly outcomes: SendOutcomes;
 
-  constructor(
-    url: string,
-    headers: Record<string, string> | undefined,
-    private readonly settleWhenSent: boolean,
-  ) {
+  constructor(url: string, headers: Record<string, string> | undefined, settleWhenSent: boolean) {
     const options = {
       origin: grpcOrigin(url),
       metadata: toGrpcMetadata(headers),
       userAgent: LEAN_EXPORTER_USER_AGENT,
     };
-    this.client = options.origin.startsWith('http:')
-      ? new PlainGrpcClient(options)
-      : new GrpcHttp2Client(options);
+    const plain = options.origin.startsWith('http:');
+    this.client = plain ? new PlainGrpcClient(options) : new GrpcHttp2Client(options);
+    // node:http2 does not tell when a request is in the kernel: over TLS the answer is awaited.
+    this.outcomes = new SendOutcomes(this.label, settleWhenSent && plain, readPartialSuccess);
   }
 
   send(request: Buffer, timeoutMillis: number, callback: TransportCallback): void {
     writeGrpcMessagePrefix(request);
-    const { onSent, onAnswer } = this.outcomes.track(callback, readPartialSuccess);
-    if (this.settleWhenSent && this.client instanceof PlainGrpcClient) {
-      this.client.unaryCall(TRACE_EXPORT_PATH, request, timeoutMillis, onAnswer, onSent);
-    } else {
-      this.client.unaryCall(TRACE_EXPORT_PATH, request, timeoutMillis, onAnswer);
-    }
+    const { onSent, onAnswer } = this.outcomes.track(callback);
+    this.client.unaryCall(TRACE_EXPORT_PATH, request, timeoutMillis, onAnswer, onSent);
   }
 
   releaseInFlight(): void {
@@ -162,13 +163,10 @@ class HttpTransport implements OtlpTransport {
 
   /** Cleartext endpoints (the collector extension) get the lean client, TLS ones `node:https`. */
   private readonly client: OtlpHttpClient | PlainHttpClient;
-  private readonly outcomes = new SendOutcomes(this.label);
+  private readonly outcomes: SendOutcomes;
 
-  constructor(
-    url: string,
-    headers: Record<string, string> | undefined,
-    private readonly settleWhenSent: boolean,
-  ) {
+  constructor(url: string, headers: Record<string, string> | undefined, settleWhenSent: boolean) {
+    this.outcomes = new SendOutcomes(this.label, settleWhenSent, readPartialSuccessMessage);
     const options = {
       url: otlpHttpUrl(url),
       headers: toHttpHeaders(headers),
@@ -180,13 +178,8 @@ class HttpTransport implements OtlpTransport {
   }
 
   send(request: Buffer, timeoutMillis: number, callback: TransportCallback): void {
-    const { onSent, onAnswer } = this.outcomes.track(callback, readPartialSuccessMessage);
-    const options = {
-      timeoutMillis,
-      headroom: this.prefixBytes,
-      onSent: this.settleWhenSent ? onSent : undefined,
-    };
-    this.client.post(request, options, onAnswer);
+    const { onSent, onAnswer } = this.outcomes.track(callback);
+    this.client.post(request, { timeoutMillis, headroom: this.prefixBytes, onSent }, onAnswer);
   }
 
   releaseInFlight(): void {

@@ -13,7 +13,13 @@
  */
 import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
-import { CallDeadlines } from './grpc-calls.js';
+import {
+  CallDeadlines,
+  closed,
+  deadlineExceeded,
+  destroyWithin,
+  failedBeforeResponse,
+} from './grpc-calls.js';
 import type { GrpcHttp2ClientOptions, UnaryCallback } from './grpc-http2-client.js';
 import { asCallError, callStatus, formatGrpcTimeout, GrpcCallError, GrpcStatus } from './grpc-status.js';
 import { encodeHeaders, HpackDecoder, HpackError } from './hpack.js';
@@ -140,9 +146,6 @@ class Connection {
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS: streams past it wait in {@link waiting}. */
   private peerMaxStreams = Number.POSITIVE_INFINITY;
   private readonly waiting: Stream[] = [];
-  /** When the socket is destroyed at the latest, once retired (one timer per connection). */
-  private destroyAt = Number.POSITIVE_INFINITY;
-  private destroyTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -152,10 +155,7 @@ class Connection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => {
-      clearTimeout(this.destroyTimer);
-      this.fail(new Error('connection closed'));
-    });
+    socket.on('close', () => this.fail(new Error('connection closed')));
     socket.write(OPENING);
   }
 
@@ -192,7 +192,7 @@ class Connection {
   /** Takes no new stream; closes once its streams ended, or after `graceMillis` at the latest. */
   retire(graceMillis: number): void {
     this.retired = true;
-    if (!this.closeIfDone()) this.destroyWithin(graceMillis);
+    if (!this.closeIfDone()) destroyWithin(this.socket, graceMillis);
   }
 
   /** Fails the connection and every stream on it (once). */
@@ -220,18 +220,8 @@ class Connection {
     this.onDead(this);
     // A polite close: GOAWAY, then FIN; the socket is destroyed when the peer closes too.
     this.socket.end(frame(FRAME.GOAWAY, 0, 0, Buffer.concat([uint32(0), uint32(ERROR.NO_ERROR)])));
-    this.destroyWithin(CLOSE_GRACE_MILLIS);
+    destroyWithin(this.socket, CLOSE_GRACE_MILLIS);
     return true;
-  }
-
-  /** Destroys the socket within `graceMillis`, or sooner if an earlier call said so. */
-  private destroyWithin(graceMillis: number): void {
-    const at = Date.now() + graceMillis;
-    if (at >= this.destroyAt) return;
-    this.destroyAt = at;
-    clearTimeout(this.destroyTimer);
-    this.destroyTimer = setTimeout(() => this.socket.destroy(), graceMillis);
-    this.destroyTimer.unref();
   }
 
   /** Gives `stream` its ID and writes its headers and as much data as the windows allow. */
@@ -583,25 +573,35 @@ export class PlainGrpcClient {
   private readonly deadlines = new CallDeadlines();
   private readonly host: string;
   private readonly port: number;
-  /** Every request header but `grpc-timeout`, which each call adds. */
-  private readonly fixedFields: readonly [string, string][];
+  /**
+   * The request's header block is encoded once, but for `:path` and `grpc-timeout` (the encoding is
+   * stateless, so blocks join): the pseudo-headers before `:path`, the regular fields after it, or
+   * why the latter cannot be encoded (a metadata value HPACK cannot carry), which each call reports.
+   */
+  private readonly pseudoFields: Buffer;
+  private readonly regularFields: Buffer | Error;
 
   constructor(options: GrpcHttp2ClientOptions) {
     const url = new URL(options.origin);
     if (url.protocol !== 'http:') throw new Error('PlainGrpcClient takes http: origins only');
     this.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     this.port = url.port === '' ? 80 : Number(url.port);
-    this.fixedFields = [
+    this.pseudoFields = encodeHeaders([
       [':method', 'POST'],
       [':scheme', 'http'],
       [':authority', url.host],
-      [':path', ''], // set per call
-      ['content-type', 'application/grpc'],
-      // Required by gRPC: detects proxies that would drop trailers (where grpc-status lives).
-      ['te', 'trailers'],
-      ['user-agent', options.userAgent],
-      ...Object.entries(options.metadata),
-    ];
+    ]);
+    try {
+      this.regularFields = encodeHeaders([
+        ['content-type', 'application/grpc'],
+        // Required by gRPC: detects proxies that would drop trailers (where grpc-status lives).
+        ['te', 'trailers'],
+        ['user-agent', options.userAgent],
+        ...Object.entries(options.metadata),
+      ]);
+    } catch (error) {
+      this.regularFields = error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   /**
@@ -632,12 +632,7 @@ export class PlainGrpcClient {
         }
         attempt.connection.cancel(attempt.stream);
       }
-      settle(
-        new GrpcCallError(
-          `OTLP export timed out: no gRPC response within ${timeoutMillis} ms`,
-          GrpcStatus.DEADLINE_EXCEEDED,
-        ),
-      );
+      settle(deadlineExceeded(timeoutMillis));
     });
     const settle = (error: GrpcCallError | undefined, body?: Buffer): void => {
       if (settled) return;
@@ -659,13 +654,15 @@ export class PlainGrpcClient {
       let connection: Connection;
       let headerBlock: Buffer;
       try {
-        const fields = this.fixedFields.map((field): readonly [string, string] =>
-          field[0] === ':path' ? [':path', path] : field,
-        );
-        fields.push(['grpc-timeout', formatGrpcTimeout(deadlineAt - Date.now())]);
         // Before a connection is taken: a header the encoder refuses fails this call only. (A retry
         // runs in a socket event, where a throw would be uncaught.)
-        headerBlock = encodeHeaders(fields);
+        if (this.regularFields instanceof Error) throw this.regularFields;
+        headerBlock = Buffer.concat([
+          this.pseudoFields,
+          encodeHeaders([[':path', path]]),
+          this.regularFields,
+          encodeHeaders([['grpc-timeout', formatGrpcTimeout(deadlineAt - Date.now())]]),
+        ]);
         connection = this.acquire(net, timeoutMillis);
       } catch (error) {
         settle(asCallError(error));
@@ -696,11 +693,7 @@ export class PlainGrpcClient {
           }
           settle(
             end.beforeResponse
-              ? new GrpcCallError(
-                  `OTLP export failed before any response: ${end.error.message}`,
-                  GrpcStatus.UNAVAILABLE,
-                  { cause: end.error },
-                )
+              ? failedBeforeResponse(end.error.message, end.error)
               : new GrpcCallError(
                   `OTLP export failed: response ended without grpc-status (${end.error.message})`,
                   GrpcStatus.INTERNAL,
@@ -733,12 +726,7 @@ export class PlainGrpcClient {
     const connection = this.connection;
     this.connection = undefined;
     if (connection === undefined || connection.socket.destroyed) return Promise.resolve();
-    // Ref'd while closing, or the process could exit with the close pending and `await shutdown()`
-    // never settled.
-    connection.socket.ref();
-    const closed = new Promise<void>((resolve) => connection.socket.once('close', () => resolve()));
-    connection.retire(graceMillis);
-    return closed;
+    return closed(connection.socket, () => connection.retire(graceMillis));
   }
 
   /** The connection to use; one that can take no more streams is retired (its calls go on). */
