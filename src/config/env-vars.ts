@@ -123,7 +123,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
     default: 'http/protobuf',
     description:
-      '`http/protobuf` (OTLP/HTTP, port 4318) or `grpc` (OTLP/gRPC, port 4317); falls back to `OTEL_EXPORTER_OTLP_PROTOCOL`. HTTP is the OpenTelemetry default; to an `http:` endpoint both cost about the same (the layer writes either on a TCP socket itself), to an `https:` one gRPC loads `node:http2` (about 20 ms more cold start). Left unset with an endpoint on port 4317, `grpc` is used (with a warning).',
+      '`http/protobuf` (OTLP/HTTP, port 4318) or `grpc` (OTLP/gRPC, port 4317); falls back to `OTEL_EXPORTER_OTLP_PROTOCOL`. HTTP is the OpenTelemetry default; to an `http:` endpoint both cost about the same (the layer writes either on a TCP socket itself), to an `https:` one gRPC loads `node:http2` (10–13 ms more cold start, measured here on Node 24). Left unset with an endpoint on port 4317, `grpc` is used (with a warning).',
   },
   {
     name: OTEL_EXPORTER_OTLP_PROTOCOL,
@@ -184,7 +184,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: FLUSH_UNTIL,
     default: 'auto',
     description:
-      "What the response waits for over OTLP (HTTP or gRPC): `answered` (the collector's answer), `sent` (the spans written on a connection known to be alive: new, or answered within 10 s; the answer is read afterwards and a failure logged then) or `auto`: `sent` when the endpoint is on this host (`localhost`, `127.x.x.x`, `::1`: the collector extension, which keeps running until Lambda reports the invocation done), else `answered`. An `https:` endpoint always waits for the answer.",
+      "What the response waits for over OTLP (HTTP or gRPC): `answered` (the collector's answer), `sent` (the spans written on a connection known to be alive: new, or answered within 10 s; the answer is read afterwards and a failure logged then) or `auto`: `sent` when the endpoint is on this host (`localhost`, `127.x.x.x`, `::1`: the collector extension, which keeps running until Lambda reports the invocation done), else `answered`. OTLP/gRPC to an `https:` endpoint always waits for the answer.",
   },
   {
     name: TIMEOUT_MARGIN_MS,
