@@ -35,6 +35,25 @@ function addOtlp(spans: readonly ReceivedSpan[]): void {
   }
 }
 
+interface SegmentDocument {
+  trace_id?: string;
+  name?: string;
+  end_time?: number;
+  in_progress?: boolean;
+  subsegments?: SegmentDocument[];
+}
+
+/**
+ * A finished document is one span, and so is each subsegment embedded in it: the X-Ray SDK sends a
+ * subsegment with the subsegments opened under it inside.
+ */
+function addDocument(document: SegmentDocument, traceId: string): void {
+  if (!document.in_progress && document.end_time !== undefined) {
+    pending.push({ traceId, name: document.name ?? '', endMs: document.end_time * 1000 });
+  }
+  for (const sub of document.subsegments ?? []) addDocument(sub, traceId);
+}
+
 /**
  * A daemon datagram: `{"format":"json","version":1}\n` then either an X-Ray segment document, or
  * (ADOT) `T1S`/`T1U` and a base64 OTLP protobuf request for sampled/unsampled spans.
@@ -48,18 +67,9 @@ function addDatagram(datagram: Buffer): void {
       addOtlp(decodeSpans(Buffer.from(body.slice(3), 'base64')));
       return;
     }
-    const document = JSON.parse(body) as {
-      trace_id?: string;
-      name?: string;
-      end_time?: number;
-      in_progress?: boolean;
-    };
-    if (document.in_progress || document.end_time === undefined || !document.trace_id) return;
-    pending.push({
-      traceId: document.trace_id.replace(/^1-/, '').replace('-', ''),
-      name: document.name ?? '',
-      endMs: document.end_time * 1000,
-    });
+    const document = JSON.parse(body) as SegmentDocument;
+    if (!document.trace_id) return;
+    addDocument(document, document.trace_id.replace(/^1-/, '').replace('-', ''));
   } catch {
     // Not a document this benchmark understands: not counted, so the report shows it missing.
   }
