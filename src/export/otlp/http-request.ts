@@ -154,6 +154,16 @@ export function connectionError(error: Error, gotResponse: boolean): OtlpHttpErr
   );
 }
 
+/** A URL's host as sockets and `http.request` take it: an IPv6 literal without its brackets. */
+export function bareHostname(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
+/** Where a cleartext `http:` URL connects: its bare host name and its port (80 when left out). */
+export function cleartextAddress(url: URL): { readonly host: string; readonly port: number } {
+  return { host: bareHostname(url), port: url.port === '' ? 80 : Number(url.port) };
+}
+
 /** Built-in modules already loaded: every request asks again, and the lookup is not free after a freeze. */
 const loadedBuiltins = new Map<string, unknown>();
 

@@ -12,6 +12,7 @@ import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import {
   asHttpError,
+  bareHostname,
   connectionError,
   InFlightRequests,
   isTrustedConnection,
@@ -56,8 +57,7 @@ export class OtlpHttpClient {
     this.secure = url.protocol === 'https:';
     this.target = {
       protocol: url.protocol,
-      // An IPv6 literal comes bracketed in URL.hostname; http.request wants it bare.
-      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      hostname: bareHostname(url),
       port: url.port,
       path: `${url.pathname}${url.search}`,
       ...(url.username || url.password

@@ -23,7 +23,7 @@ import {
 import type { GrpcHttp2ClientOptions, UnaryCallback } from './grpc-http2-client.js';
 import { asCallError, callStatus, formatGrpcTimeout, GrpcCallError, GrpcStatus } from './grpc-status.js';
 import { encodeHeaders, HpackDecoder, HpackError } from './hpack.js';
-import { isTrustedConnection, MAX_RESPONSE_BYTES, withBuiltin } from './http-request.js';
+import { cleartextAddress, isTrustedConnection, MAX_RESPONSE_BYTES, withBuiltin } from './http-request.js';
 
 type NetModule = typeof import('node:net');
 
@@ -571,8 +571,8 @@ export class PlainGrpcClient {
   private connection: Connection | undefined;
   private closed = false;
   private readonly deadlines = new CallDeadlines();
-  private readonly host: string;
-  private readonly port: number;
+  /** Where the connection goes. */
+  private readonly address: { readonly host: string; readonly port: number };
   /**
    * The request's header block is encoded once, but for `:path` and `grpc-timeout` (the encoding is
    * stateless, so blocks join): the pseudo-headers before `:path`, the regular fields after it, or
@@ -584,8 +584,7 @@ export class PlainGrpcClient {
   constructor(options: GrpcHttp2ClientOptions) {
     const url = new URL(options.origin);
     if (url.protocol !== 'http:') throw new Error('PlainGrpcClient takes http: origins only');
-    this.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.port = url.port === '' ? 80 : Number(url.port);
+    this.address = cleartextAddress(url);
     this.pseudoFields = encodeHeaders([
       [':method', 'POST'],
       [':scheme', 'http'],
@@ -735,7 +734,7 @@ export class PlainGrpcClient {
     const cached = this.connection;
     if (cached?.usable) return cached;
     if (cached) cached.retire(timeoutMillis);
-    const socket = net.connect({ host: this.host, port: this.port });
+    const socket = net.connect(this.address);
     socket.unref();
     const connection = new Connection(socket, (dead) => {
       if (this.connection === dead) this.connection = undefined;

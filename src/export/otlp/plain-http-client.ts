@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import {
   asHttpError,
+  cleartextAddress,
   connectionError,
   InFlightRequests,
   isTrustedConnection,
@@ -51,8 +52,8 @@ export class PlainHttpClient {
   private idle: Connection | undefined;
   private closed = false;
   private readonly inFlight = new InFlightRequests();
-  private readonly host: string;
-  private readonly port: number;
+  /** Where the connection goes. */
+  private readonly address: { readonly host: string; readonly port: number };
   /** The request head up to `Content-Length: `, which each request completes. */
   private readonly headPrefix: string;
   /**
@@ -64,8 +65,7 @@ export class PlainHttpClient {
   constructor(options: PlainHttpClientOptions) {
     const { url } = options;
     if (url.protocol !== 'http:') throw new Error('PlainHttpClient takes http: URLs only');
-    this.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.port = url.port === '' ? 80 : Number(url.port);
+    this.address = cleartextAddress(url);
     const fields: [string, string][] = [
       ['Host', url.host],
       ...Object.entries(options.headers),
@@ -200,7 +200,7 @@ export class PlainHttpClient {
   }
 
   private connect(net: NetModule): Connection {
-    const socket = net.connect({ host: this.host, port: this.port });
+    const socket = net.connect(this.address);
     socket.setNoDelay(true);
     // Never an uncaught 'error', whatever state the connection is in: the listeners of the request
     // or of the idle pool decide what an error means.

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import net from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { DiagLogLevel, diag } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import { GrpcCallError } from '../../../../src/export/otlp/grpc-status.js';
 import { LeanOtlpTraceExporter, TRACE_EXPORT_PATH } from '../../../../src/export/otlp/lean-otlp-exporter.js';
+import { silentTcpServer } from './h2-kit.js';
 import { makeSpans } from './span-fixtures.js';
 
 interface Seen {
@@ -167,26 +167,9 @@ describe('gRPC over HTTP/2 wire behaviour', () => {
   });
 
   it('times out on a peer that accepts TCP but never speaks HTTP/2, and drops that connection', async () => {
-    const sockets: net.Socket[] = [];
-    const closed: boolean[] = [];
-    const silent = net.createServer((socket) => {
-      const index = sockets.push(socket) - 1;
-      closed[index] = false;
-      socket.on('error', () => {});
-      socket.resume(); // read (and ignore) everything, so that the client's FIN is seen
-      socket.on('close', () => {
-        closed[index] = true;
-      });
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const socket of sockets) socket.destroy();
-          silent.close(() => resolve());
-        }),
-    );
-    const { port } = silent.address() as AddressInfo;
+    const silent = await silentTcpServer();
+    closers.push(() => silent.close());
+    const { port, sockets, closed } = silent;
     const exporter = new LeanOtlpTraceExporter({ url: `http://127.0.0.1:${port}`, timeoutMillis: 200 });
     closers.push(() => exporter.shutdown());
     const started = performance.now();

@@ -4,7 +4,7 @@
  * talk to nghttp2.
  */
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 /** Frame types (RFC 9113 §6). */
 export const FRAME = {
@@ -146,14 +146,24 @@ export async function serveHttp2(
       respond(stream);
     });
   });
+  const { port, close } = await listenLocally(server, sessions);
+  return { origin: `http://127.0.0.1:${port}`, bodies, sessions, close };
+}
+
+/**
+ * Listens on an ephemeral 127.0.0.1 port; `close` destroys what `open` holds (the connections or
+ * sessions the server accepted) and stops listening.
+ */
+async function listenLocally(
+  server: net.Server | http2.Http2Server,
+  open: readonly { destroy(): void }[],
+): Promise<{ port: number; close: () => Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    bodies,
-    sessions,
+    port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const session of sessions) session.destroy();
+        for (const each of open) each.destroy();
         server.close(() => resolve());
       }),
   };
@@ -174,4 +184,30 @@ export function answerGrpcOk(
   );
   stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
   stream.end(Buffer.alloc(5));
+}
+
+/** A peer that accepts TCP and never answers: it reads (and ignores) everything, so a client's FIN is seen. */
+export interface SilentTcpServer {
+  readonly port: number;
+  /** The connections it accepted, in order. */
+  readonly sockets: readonly net.Socket[];
+  /** For each accepted connection, whether it has closed. */
+  readonly closed: readonly boolean[];
+  /** Destroys every connection and stops listening. */
+  close(): Promise<void>;
+}
+
+export async function silentTcpServer(): Promise<SilentTcpServer> {
+  const sockets: net.Socket[] = [];
+  const closed: boolean[] = [];
+  const server = net.createServer((socket) => {
+    const index = sockets.push(socket) - 1;
+    closed[index] = false;
+    socket.on('error', () => {});
+    socket.resume();
+    socket.on('close', () => {
+      closed[index] = true;
+    });
+  });
+  return { ...(await listenLocally(server, sockets)), sockets, closed };
 }

@@ -29,6 +29,7 @@ import {
   SETTING,
   serveHttp2,
   settingsPayload,
+  silentTcpServer,
   uint32,
 } from './h2-kit.js';
 
@@ -859,25 +860,13 @@ describe('PlainGrpcClient against misbehaving and limiting HTTP/2 peers', () => 
   });
 
   it('many calls timing out on one connection add no socket listener per call', async () => {
-    const sockets: net.Socket[] = [];
-    const silent = net.createServer((socket) => {
-      sockets.push(socket);
-      socket.on('error', () => {});
-      socket.resume();
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const socket of sockets) socket.destroy();
-          silent.close(() => resolve());
-        }),
-    );
+    const silent = await silentTcpServer();
+    cleanups.push(() => silent.close());
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
     process.on('warning', onWarning);
     cleanups.push(() => process.off('warning', onWarning));
-    const client = newClient(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    const client = newClient(`http://127.0.0.1:${silent.port}`);
     const outcomes = await Promise.all(Array.from({ length: 12 }, () => call(client, grpcRequest(16), 100)));
     assert.ok(outcomes.every((o) => o.error?.code === 4));
     await sleep(20);
