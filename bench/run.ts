@@ -102,18 +102,13 @@ const context: SetupContext = {
   emptyOptDir,
   peers,
 };
-const [daemonHost, daemonPort] = sinks.daemonAddress.split(':');
 const options = (handler: HandlerKind): RunOptions => ({
   repoRoot,
   runtime,
   warm,
   memoryMb,
   env: {
-    // What Lambda sets when active tracing is on, pointing at the stand-in daemon.
-    AWS_XRAY_DAEMON_ADDRESS: sinks.daemonAddress,
-    _AWS_XRAY_DAEMON_ADDRESS: daemonHost ?? '',
-    _AWS_XRAY_DAEMON_PORT: daemonPort ?? '',
-    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+    ...sinks.lambdaTracingEnv,
     ...(handler === 'app' ? (services?.env ?? {}) : {}),
   },
 });

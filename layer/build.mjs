@@ -19,6 +19,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // `--out DIR` builds elsewhere than dist/ (two builds at once must not share a folder).
 const outIndex = process.argv.indexOf('--out');
 const dist = outIndex > 0 ? path.resolve(process.argv[outIndex + 1] ?? 'dist') : path.join(root, 'dist');
+// `--no-minify` keeps the bundle's names and lines, for profiles (bench/warm-profile.ts); never shipped.
+const minify = !process.argv.includes('--no-minify');
 const layer = path.join(dist, 'layer');
 const lib = path.join(layer, 'otel-lambda-xray');
 
@@ -87,7 +89,7 @@ const bundleOptions = {
   format: 'cjs',
   // nodejs22.x is the oldest runtime the layer supports.
   target: 'node22',
-  minify: true,
+  minify,
   // The packages' ESM builds let esbuild drop what the layer never uses (most of the semantic
   // conventions, for one): 900 KB of CommonJS becomes under 100 KB, and the bundle loads in a
   // quarter of the time.

@@ -316,7 +316,7 @@ function residentMiB(pid: number): number {
  * sequelize, the AWS SDK, axios); the no-op one ships nothing, as a no-op function would, except
  * aws-xray-sdk in its X-Ray SDK variant, which its users bundle with their code.
  */
-function prepareTaskRoot(
+export function prepareTaskRoot(
   repoRoot: string,
   handler: HandlerKind,
   setup: Setup,

@@ -72,6 +72,20 @@ export class SpanSinks {
   }
 
   /**
+   * What Lambda sets when active tracing is on, pointing at the stand-in daemon; and what the X-Ray
+   * SDK is told to do without a segment (log, not throw).
+   */
+  get lambdaTracingEnv(): Record<string, string> {
+    const port = String(this.ready.udpPort);
+    return {
+      AWS_XRAY_DAEMON_ADDRESS: this.daemonAddress,
+      _AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1',
+      _AWS_XRAY_DAEMON_PORT: port,
+      AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+    };
+  }
+
+  /**
    * Stamps everything received since the last call and returns how many spans that was. The sink
    * process first reads whatever already waits on its sockets. Calls are taken one at a time: a reply
    * answers the request before it.
