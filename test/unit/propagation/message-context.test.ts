@@ -94,4 +94,24 @@ describe('message contexts and links', () => {
     Records[0] = { eventSource: 'aws:sqs', attributes: { AWSTraceHeader: SENDER_XRAY } };
     assert.equal(messageLinks({ Records }, 'sqs').length, 128);
   });
+
+  test('the cap counts distinct producers, not records: repeats early in a batch hide no later producer', () => {
+    // A SendMessageBatch producer's header repeats on each of its messages.
+    const header = (parent: number) =>
+      `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=${(parent + 1).toString(16).padStart(16, '0')};Sampled=1`;
+    const Records = [
+      ...Array.from({ length: 150 }, () => ({
+        eventSource: 'aws:sqs',
+        attributes: { AWSTraceHeader: SENDER_XRAY },
+      })),
+      ...Array.from({ length: 50 }, (_, i) => ({
+        eventSource: 'aws:sqs',
+        attributes: { AWSTraceHeader: header(i) },
+      })),
+    ];
+    const links = messageLinks({ Records }, 'sqs');
+    assert.equal(links.length, 51);
+    assert.equal(links[0]?.context.spanId, SENDER.spanId);
+    assert.equal(links[50]?.context.spanId, '0000000000000032');
+  });
 });
