@@ -15,13 +15,26 @@ export const REDACTED = 'REDACTED';
 // Matched anywhere in the name, ignoring case: long enough not to hide inside ordinary words.
 // One regex compiled at load: it tests a name in one pass where a list of `includes` takes a dozen.
 const SENSITIVE_PART =
-  /token|secret|passw|pwd|auth|signature|credential|session|cookie|apikey|accesskey|privatekey|oidc/i;
-// passw: password, passwd, passwort; auth: authorization, oauth_*, authtoken;
-// oidc: ALB's x-amzn-oidc-* headers, which hold the user's tokens and claims.
+  /token|secret|passw|passcode|pwd|auth|signature|credential|session|sessid|cookie|hmac|oidc|(?:api|access|private|app|license|client|user|master|dev|signing|encryption)key/i;
+// passw: password, passwd, passwort; auth: authorization, oauth_*, authtoken; sessid: PHPSESSID;
+// oidc: ALB's x-amzn-oidc-* headers, which hold the user's tokens and claims. A key glued to the
+// word before it (appkey, licensekey) is matched by that word, not as any name ending in "key".
 
 // Matched only as a whole word of the name (split on punctuation and camelCase), because as
 // substrings they sit inside ordinary words: key in "monkey", sig in "design", code in "zipcode".
-const SENSITIVE_WORDS = new Set(['key', 'sig', 'code', 'pass', 'pin', 'otp', 'jwt', 'sid', 'ssn', 'cvv']);
+const SENSITIVE_WORDS = new Set([
+  'key',
+  'sig',
+  'sign',
+  'code',
+  'pass',
+  'pin',
+  'otp',
+  'jwt',
+  'sid',
+  'ssn',
+  'cvv',
+]);
 
 function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);

@@ -38,6 +38,15 @@ describe('query redaction', () => {
       'credential',
       'jwt',
       'otp',
+      // Glued to the word before them, as applications name them.
+      'PHPSESSID',
+      'passcode',
+      'appkey',
+      'licensekey',
+      'clientKey',
+      'sign',
+      'hmac',
+      'x-hmac-sha256',
     ]) {
       assert.equal(isSensitiveName(name), true, name);
     }
