@@ -10,6 +10,7 @@ import {
 import type { Config } from '../config/load-config.js';
 import type { ExportHealth } from '../export/export-health.js';
 import { messageLinks } from '../propagation/message-links.js';
+import { passedOnFieldsOf, withPassedOnFields } from '../propagation/xray-header.js';
 import { DeadlineGuard } from './deadline-guard.js';
 import { type Flush, type FlushOutcome, flushWithinDeadline } from './flush.js';
 import { type ArnAttributes, arnAttributes } from './function-resource.js';
@@ -56,12 +57,19 @@ export class InvocationTracer {
   start(event: unknown, lambdaContext: TraceableLambdaContext | undefined): ActiveInvocation {
     const { config } = this.options;
     const description = describeInvocation(event);
+    const header = lambdaTraceHeader(lambdaContext);
     // Lambda's trace header, or the HTTP caller's when the policy says so; the other one is linked.
-    const { context: parent, links } = selectInvocationParent(
-      parentFromTraceHeader(lambdaTraceHeader(lambdaContext)),
+    const selected = selectInvocationParent(
+      parentFromTraceHeader(header),
       description.incomingHeaders,
       config.incomingContext,
     );
+    const { links } = selected;
+    // Whichever parent was chosen, Lambda's Lineage goes on with every trace header written.
+    const parent =
+      header === undefined
+        ? selected.context
+        : withPassedOnFields(selected.context, passedOnFieldsOf(header));
     const attributes: Attributes = {
       ...description.attributes,
       'faas.trigger': description.trigger,

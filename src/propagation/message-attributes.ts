@@ -1,5 +1,5 @@
 import { context, diag, propagation, type SpanContext, trace } from '@opentelemetry/api';
-import { xrayHeaderOf } from './xray-header.js';
+import { outgoingXrayHeader, passedOnFields } from './xray-header.js';
 
 /**
  * SQS and SNS accept at most 10 message attributes per message; one more fails the whole send
@@ -162,7 +162,8 @@ function setSystemAttribute(
   const system = objectOrEmpty(message.MessageSystemAttributes);
   const existing = system.AWSTraceHeader;
   if (existing !== undefined && !isOurs(existing)) return 'kept-user-value';
-  const header = xrayHeaderOf(spanContext);
+  // Lambda's Lineage (its recursive-loop count) goes on, as the header the SDK sends would carry it.
+  const header = outgoingXrayHeader(spanContext, passedOnFields(context.active()));
   if (header === undefined) return 'not-applicable';
   message.MessageSystemAttributes = { ...system, AWSTraceHeader: stringAttribute(header) };
   return 'set';

@@ -1,6 +1,6 @@
-import { diag, type SpanContext } from '@opentelemetry/api';
+import { context, diag, type SpanContext } from '@opentelemetry/api';
 import { injectIntoMessage, type MessageInput } from '../../propagation/message-attributes.js';
-import { xrayHeaderOf } from '../../propagation/xray-header.js';
+import { outgoingXrayHeader, passedOnFields } from '../../propagation/xray-header.js';
 import type { AwsCall } from './xray-attributes.js';
 
 type Input = Record<string, unknown>;
@@ -45,7 +45,7 @@ export function injectIntoOutgoingMessages(call: AwsCall, spanContext: SpanConte
       );
       break;
     case 'EventBridge.PutEvents': {
-      const header = xrayHeaderOf(spanContext);
+      const header = outgoingXrayHeader(spanContext, passedOnFields(context.active()));
       if (header === undefined) break;
       forEachEntry(input, 'Entries', (entry) => {
         if (typeof entry.TraceHeader !== 'string' || entry.TraceHeader === '') entry.TraceHeader = header;

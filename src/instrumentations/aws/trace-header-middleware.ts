@@ -1,5 +1,5 @@
 import { context, diag, trace } from '@opentelemetry/api';
-import { xrayHeaderOf } from '../../propagation/xray-header.js';
+import { outgoingXrayHeader, passedOnFields, passedOnFieldsOf } from '../../propagation/xray-header.js';
 
 const HEADER = 'X-Amzn-Trace-Id';
 const NAME = 'otelLambdaXrayTraceHeader';
@@ -19,18 +19,26 @@ type Next = (args: { request?: unknown }) => Promise<unknown>;
  * the service the call reaches (the callee of a Lambda `Invoke`, an SNS topic, a Step Functions
  * execution) would hang off the function's segment, beside the call rather than under it. The
  * header is not signed by SigV4 (it is on its always-unsignable list), so setting it late is safe.
+ * The header's other fields go on (`Lineage`, Lambda's recursive-loop count): from the header the
+ * SDK set, else from the invocation's context.
  */
 function traceHeaderMiddleware(next: Next) {
   return (args: { request?: unknown }) => {
     try {
       const request = args.request as HttpRequestLike | undefined;
       const headers = request?.headers;
-      const span = trace.getSpan(context.active());
-      const header = span === undefined ? undefined : xrayHeaderOf(span.spanContext());
-      if (headers !== undefined && header !== undefined) {
-        for (const name of Object.keys(headers))
-          if (name.toLowerCase() === 'x-amzn-trace-id') delete headers[name];
-        headers[HEADER] = header;
+      const active = context.active();
+      const span = trace.getSpan(active);
+      if (headers !== undefined && span !== undefined) {
+        const present = Object.keys(headers).filter((name) => name.toLowerCase() === 'x-amzn-trace-id');
+        // The SDK's own header (Lambda's) or the user's: its other fields (Lineage) go on.
+        let fields: string | undefined;
+        for (const name of present) fields ??= passedOnFieldsOf(String(headers[name]));
+        const header = outgoingXrayHeader(span.spanContext(), fields ?? passedOnFields(active));
+        if (header !== undefined) {
+          for (const name of present) delete headers[name];
+          headers[HEADER] = header;
+        }
       }
     } catch (error) {
       diag.debug(`could not set X-Amzn-Trace-Id on an AWS SDK request: ${String(error)}`);

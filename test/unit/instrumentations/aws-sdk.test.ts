@@ -7,8 +7,11 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { loadConfig } from '../../../src/config/load-config.js';
+import { ExportHealth } from '../../../src/export/export-health.js';
 import { forEachSqsMessage } from '../../../src/index.js';
 import { createAwsSdkInstrumentation } from '../../../src/instrumentations/aws-sdk.js';
+import { InvocationTracer } from '../../../src/lambda/invocation.js';
 import { FAKE_CREDENTIALS, type LocalService, REGION, startLocalSqs } from '../../helpers/aws-local.js';
 
 /*
@@ -151,6 +154,89 @@ describe('AWS SDK instrumentation against local SQS', () => {
       const { traceId, spanId } = span.spanContext();
       assert.equal(header, `Root=1-${traceId.slice(0, 8)}-${traceId.slice(8)};Parent=${spanId};Sampled=1`);
     } finally {
+      local.destroy();
+      recorder.close();
+    }
+  });
+
+  test("Lambda's Lineage goes on with the AWSTraceHeader and the X-Amzn-Trace-Id the layer writes", async () => {
+    // Lambda counts a triggering event's hops in Lineage to stop recursive loops; the headers
+    // naming the send's span replace the function's own, so they must carry it on.
+    const lambdaHeader =
+      'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1';
+    const invocations = new InvocationTracer({
+      tracer: provider.getTracer('test'),
+      flush: () => undefined,
+      config: loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'unit-fn' }).config,
+      health: new ExportHealth(),
+    });
+    const invocation = invocations.start(
+      {},
+      { xRayTraceId: lambdaHeader, getRemainingTimeInMillis: () => 30_000 },
+    );
+    const queue = (await client.send(new SQS.CreateQueueCommand({ QueueName: 'lineage' })))
+      .QueueUrl as string;
+    exporter.reset();
+    await context.with(invocation.context, () =>
+      client.send(new SQS.SendMessageCommand({ QueueUrl: queue, MessageBody: 'again' })),
+    );
+    await invocation.finish({ ok: true, result: undefined });
+    const send = exporter.getFinishedSpans().find((s) => s.attributes['rpc.method'] === 'SendMessage');
+    assert.ok(send);
+    const { traceId, spanId } = send.spanContext();
+    assert.equal(traceId, '5759e988bd862e3fe1be46a994272793');
+    const received = await client.send(
+      new SQS.ReceiveMessageCommand({ QueueUrl: queue, AttributeNames: ['All'] }),
+    );
+    assert.equal(
+      received.Messages?.[0]?.Attributes?.AWSTraceHeader,
+      `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=${spanId};Sampled=1;Lineage=a87bd80c:1`,
+    );
+
+    // The request header: from the invocation's context, and, outside one, from the header the
+    // SDK's recursion detection set from _X_AMZN_TRACE_ID.
+    const { createServer } = await import('node:http');
+    const headers: (string | undefined)[] = [];
+    const recorder = createServer((req, res) => {
+      headers.push(req.headers['x-amzn-trace-id'] as string | undefined);
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ QueueUrls: [] }));
+      });
+    });
+    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+    const local = new SQS.SQSClient({
+      endpoint: `http://127.0.0.1:${(recorder.address() as { port: number }).port}`,
+      region: REGION,
+      credentials: FAKE_CREDENTIALS,
+    });
+    const saved = { name: process.env.AWS_LAMBDA_FUNCTION_NAME, header: process.env._X_AMZN_TRACE_ID };
+    try {
+      exporter.reset();
+      await context.with(invocation.context, () => local.send(new SQS.ListQueuesCommand({})));
+      process.env.AWS_LAMBDA_FUNCTION_NAME = 'unit-fn';
+      process.env._X_AMZN_TRACE_ID = lambdaHeader.replace('a87bd80c:1', 'b1c2d3e4:3');
+      await tracer.startActiveSpan('no-invocation', async (span) => {
+        await local.send(new SQS.ListQueuesCommand({}));
+        span.end();
+      });
+      const calls = exporter.getFinishedSpans().filter((s) => s.attributes['rpc.method'] === 'ListQueues');
+      assert.equal(calls.length, 2);
+      const expected = calls.map((call, i) => {
+        const ids = call.spanContext();
+        const lineage = i === 0 ? 'a87bd80c:1' : 'b1c2d3e4:3';
+        return `Root=1-${ids.traceId.slice(0, 8)}-${ids.traceId.slice(8)};Parent=${ids.spanId};Sampled=1;Lineage=${lineage}`;
+      });
+      assert.deepEqual(headers, expected);
+    } finally {
+      for (const [name, value] of [
+        ['AWS_LAMBDA_FUNCTION_NAME', saved.name],
+        ['_X_AMZN_TRACE_ID', saved.header],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
       local.destroy();
       recorder.close();
     }

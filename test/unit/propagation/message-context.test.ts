@@ -7,7 +7,7 @@ import {
   spanContextFromCarrier,
 } from '../../../src/propagation/message-context.js';
 import { messageLinks } from '../../../src/propagation/message-links.js';
-import { xrayHeaderOf } from '../../../src/propagation/xray-header.js';
+import { passedOnFieldsOf, xrayHeaderOf } from '../../../src/propagation/xray-header.js';
 import { registerLayerGlobals, SENDER, SENDER_TRACEPARENT, SENDER_XRAY } from './setup.js';
 
 const other = '00-11111111222222223333333344444444-5555555566666666-01';
@@ -19,6 +19,18 @@ describe('message contexts and links', () => {
     assert.equal(xrayHeaderOf(SENDER), SENDER_XRAY);
     assert.equal(xrayHeaderOf({ ...SENDER, traceFlags: 0 }), SENDER_XRAY.replace('Sampled=1', 'Sampled=0'));
     assert.equal(xrayHeaderOf({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 1 }), undefined);
+  });
+
+  test("passedOnFieldsOf keeps the header's fields other than Root, Parent and Sampled, as written", () => {
+    assert.equal(passedOnFieldsOf(SENDER_XRAY), undefined);
+    assert.equal(passedOnFieldsOf(`${SENDER_XRAY};Lineage=a87bd80c:1`), 'Lineage=a87bd80c:1');
+    assert.equal(
+      passedOnFieldsOf(
+        'root=1-5759e988-bd862e3fe1be46a994272793; Lineage=a87bd80c:2 ;parent=53995c3f42cd8ad8;sampled=1;Foo=bar;',
+      ),
+      'Lineage=a87bd80c:2;Foo=bar',
+    );
+    assert.equal(passedOnFieldsOf(''), undefined);
   });
 
   test('the X-Ray header wins over message attributes; attributes are read without it', () => {
