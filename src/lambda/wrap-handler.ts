@@ -27,7 +27,11 @@ export function wrapHandler(handler: LambdaHandler, tracer: InvocationTracer): L
       return handler.call(this, event, lambdaContext, ...(rest as [LambdaCallback?]));
     }
     const runtimeCallback = typeof rest[0] === 'function' ? (rest[0] as LambdaCallback) : undefined;
+    let answered = false;
+    let onEmptyLoop: (() => void) | undefined;
     const finishThen = (outcome: Outcome, report: () => void): void => {
+      answered = true;
+      if (onEmptyLoop !== undefined) process.removeListener('beforeExit', onEmptyLoop);
       invocation.finish(outcome).then(report, report);
     };
 
@@ -61,6 +65,16 @@ export function wrapHandler(handler: LambdaHandler, tracer: InvocationTracer): L
     if (!callback) {
       // A synchronous handler on a runtime without callbacks: its return value is the result.
       return invocation.finish({ ok: true, result: returned }).then(() => returned);
+    }
+    if (!answered) {
+      // It may call back later; or never, and then the runtime answers null once the event loop
+      // is empty ('beforeExit'). The span ends and its export starts then, just before that answer
+      // (this listener runs before the runtime's own, which was added at start-up).
+      onEmptyLoop = () => {
+        answered = true;
+        void invocation.finish({ ok: true, result: null });
+      };
+      process.prependOnceListener('beforeExit', onEmptyLoop);
     }
     return returned;
   }

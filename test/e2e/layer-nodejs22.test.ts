@@ -39,6 +39,26 @@ test('nodejs22.x: a callback handler is traced, its result and error passed on',
   }
 });
 
+test('nodejs22.x: a handler that never calls back is answered null, its span ended and exported before the freeze', async () => {
+  const fn = await startFunction({
+    runtime: 'nodejs22.x',
+    fixture: 'callback',
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint },
+  });
+  try {
+    const header = traceHeader(true);
+    const result = await fn.invoke({ action: 'no-answer' }, { traceHeader: header.header });
+    assert.equal(result.status, 'success', fn.output());
+    assert.equal(result.payload, null);
+    const span = receiver.spans.find((s) => s.traceId === header.traceId && s.kind === 2);
+    assert.ok(span, 'the invocation span did not arrive before the freeze');
+    assert.notEqual(span.status.code, 2, 'the invocation span is marked failed');
+    assert.ok(receiver.spans.some((s) => s.parentSpanId === span.spanId && s.name === 'sync-work'));
+  } finally {
+    await fn.cleanup();
+  }
+});
+
 test('nodejs22.x: a callback handler waiting for an empty event loop is not held by an export in flight', async () => {
   // The runtime answers a callback handler only once its event loop is empty
   // (callbackWaitsForEmptyEventLoop): an export still waiting for a silent collector's answer must not
