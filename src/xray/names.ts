@@ -107,6 +107,13 @@ function rawSegmentName(source: NameSource): string {
   const named = attrs.string('peer.service', 'aws.service');
   if (named !== undefined) return named;
 
+  // An AWS SDK call is the service it called ("DynamoDB"), as the X-Ray SDK names it, though the
+  // SDK instrumentation also sets `db.namespace` (the table) on DynamoDB calls.
+  if (isDependency && source.isAwsSdk) {
+    const service = attrs.string('rpc.service');
+    if (service !== undefined) return service;
+  }
+
   const database = attrs.string('db.name', 'db.namespace');
   if (database !== undefined) {
     const host = databaseHost(attrs);

@@ -372,6 +372,9 @@ function dynamoSpan(attributes: Record<string, string | string[]>, body?: Parame
         'rpc.service': 'DynamoDB',
         'rpc.method': 'GetItem',
         'db.system': 'dynamodb',
+        'db.system.name': 'dynamodb',
+        // The AWS SDK instrumentation names the table here too: the subsegment is still DynamoDB's.
+        'db.namespace': 'orders',
         'cloud.region': 'eu-west-1',
         ...attributes,
       },
