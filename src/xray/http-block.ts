@@ -155,7 +155,10 @@ function requestUrl(attrs: AttributeReader, kind: SpanKind): string | undefined 
   return `${scheme}://${host}${showPort ? `:${port}` : ''}${target}`;
 }
 
-/** Removes `user:password@` from a URL: X-Ray must never store credentials. */
+/**
+ * Removes `user:password@` from a URL: X-Ray must never store credentials. The user info runs to
+ * the last `@` of the authority, as URL parsers read it (a password may hold an `@`).
+ */
 export function withoutUserInfo(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
 }

@@ -86,11 +86,13 @@ function databaseUrl(attrs: AttributeReader, system: string): string | undefined
 }
 
 /**
- * Removes credentials from a connection string: the `user:password@` (or `user@`) of a URL
- * form, and `password=...`/`pwd=...` pairs of a key-value form (`Server=...;Password=...`).
+ * Removes credentials from a connection string: the `user:password@` (or `user@`) of a URL form
+ * (to the authority's last `@`, as URL parsers read it), Oracle's `user/password@`, and the value
+ * of `password`/`pwd` in a key-value form (`Server=...;Password = ...`, `host=... password=...`).
  */
 export function withoutPassword(connection: string): string {
   return connection
-    .replace(/^((?:jdbc:)?[a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1')
-    .replace(/(^|[;&?\s])(password|pwd)=[^;&\s]*/gi, '$1$2=****');
+    .replace(/^((?:jdbc:)?[a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1')
+    .replace(/^((?:jdbc:)?oracle:[a-z0-9]+:)[^@/]+\/[^@]*@/i, '$1@')
+    .replace(/(^|[;&?\s])(password|pwd)\s*=\s*(?:"[^"]*"|'[^']*'|[^;&\s]*)/gi, '$1$2=****');
 }
