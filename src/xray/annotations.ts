@@ -1,6 +1,8 @@
 import type { AttributeValue } from '@opentelemetry/api';
+import { isSensitiveName } from '../lambda/triggers/redact.js';
 import { type AttributeReader, truncate } from './attribute-reader.js';
 import type { XRayAnnotationValue } from './segment-types.js';
+import { withoutPassword } from './sql-block.js';
 
 /** Span attribute listing (string array) the keys of the span's attributes to index. */
 export const ANNOTATIONS_ATTRIBUTE = 'aws.xray.annotations';
@@ -129,9 +131,17 @@ export function makeAnnotations(source: AnnotationSource): AnnotationsAndMetadat
     else defaults[key] = value;
   };
 
-  for (const [key, value] of Object.entries(attrs.attributes)) {
-    if (value === undefined || value === null || key === ANNOTATIONS_ATTRIBUTE || key === 'enduser.id')
+  for (const [key, attribute] of Object.entries(attrs.attributes)) {
+    if (
+      attribute === undefined ||
+      attribute === null ||
+      key === ANNOTATIONS_ATTRIBUTE ||
+      key === 'enduser.id'
+    )
       continue;
+    // Copied as they are, unless they may hold a secret; whatever instrumentation set them.
+    if (isSecretAttribute(key)) continue;
+    const value = key === CONNECTION_STRING ? connectionWithoutPassword(attrs, attribute) : attribute;
     // A listed key is indexed even when a block already used it (the collector's rule for
     // `indexed_attributes`, extended here to the span's own list).
     if (attrs.consumed.has(key) && !indexed.has(key)) continue;
@@ -153,6 +163,32 @@ export function makeAnnotations(source: AnnotationSource): AnnotationsAndMetadat
   }
   if (Object.keys(metadata).length > 0) result.metadata = metadata;
   return result;
+}
+
+const CONNECTION_STRING = 'db.connection_string';
+const REQUEST_HEADER = 'http.request.header.';
+const RESPONSE_HEADER = 'http.response.header.';
+
+/**
+ * Attributes that never go into a document, as annotation or metadata: bound SQL values
+ * (`db.query.parameter.<key>`, instrumentation-pg's `db.postgresql.values`) and captured headers
+ * that carry credentials (`http.request.header.authorization`, `...cookie`, `...x-api-key`,
+ * `http.response.header.set-cookie`: the names query strings are redacted by).
+ */
+export function isSecretAttribute(key: string): boolean {
+  if (key.startsWith('db.query.parameter.') || key === 'db.postgresql.values') return true;
+  if (key.startsWith(REQUEST_HEADER)) return isSensitiveName(key.slice(REQUEST_HEADER.length));
+  if (key.startsWith(RESPONSE_HEADER)) return isSensitiveName(key.slice(RESPONSE_HEADER.length));
+  return false;
+}
+
+/**
+ * A connection string that no block used (a database other than SQL), without its password. Read
+ * through the reader, so a segment template never copies it unredacted: it is part of the shape.
+ */
+function connectionWithoutPassword(attrs: AttributeReader, value: AttributeValue): AttributeValue {
+  const connection = attrs.string(CONNECTION_STRING);
+  return connection === undefined ? value : withoutPassword(connection);
 }
 
 /**

@@ -330,3 +330,35 @@ test('memory stays bounded: long values and large documents are not templated, s
   for (let i = 0; i < 4; i++) checked(templates, recurring(), options);
   assert.ok(templates.filled > filled, 'a shape met after the table filled up is still templated');
 });
+
+test('secrets in attributes no block reads never reach a document, translated or from a template', () => {
+  const options = { indexAllAttributes: false };
+  const templates = new SegmentTemplates(options);
+  const parent = under(invocation('p', false));
+  const call = (secret: string) =>
+    record(
+      'find',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'db.system': 'mongodb',
+          'db.connection_string': `mongodb://app:${secret}@mongo.internal:27017/orders`,
+          'db.query.parameter.1': secret,
+          'db.postgresql.values': [secret],
+          'http.request.header.authorization': [`Bearer ${secret}`],
+          'http.request.header.cookie': [`session=${secret}`],
+          'http.response.header.set-cookie': [`session=${secret}`],
+          'http.request.header.x-request-id': ['req-7'],
+        },
+      },
+      parent,
+    );
+  // Translated, then the template made, then filled: none of them carries a secret.
+  for (const secret of ['hunter2', 'swordfish', 'letmein', 'opensesame']) {
+    const json = checked(templates, call(secret), options) ?? general(call(secret), options);
+    assert.ok(json !== undefined && !json.includes(secret), json);
+    const metadata = JSON.parse(json).metadata.default;
+    assert.equal(metadata['db.connection_string'], 'mongodb://mongo.internal:27017/orders');
+    assert.deepEqual(metadata['http.request.header.x-request-id'], ['req-7']);
+  }
+});
