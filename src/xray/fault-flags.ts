@@ -17,6 +17,8 @@ export interface FaultSource {
   httpStatus: number | undefined;
   isAwsSdk: boolean;
   exceptionTypes: readonly string[];
+  /** The span's `aws.throttled` attribute, which the AWS SDK instrumentation sets. */
+  throttled: boolean;
 }
 
 /**
@@ -25,21 +27,25 @@ export interface FaultSource {
  * `fault`. HTTP spans often keep an UNSET status, so the status code alone would miss them.
  *
  * One addition: an AWS SDK call that failed with a throttling error code (which AWS often
- * returns as 400, or which the instrumentation records with no HTTP status at all) is marked
- * `throttle` and `error`, as the X-Ray SDKs do, not `fault`.
+ * returns as 400, sometimes as 503 (S3's `SlowDown`), or which the instrumentation records with no
+ * HTTP status at all), or that the instrumentation marked `aws.throttled`, is marked `throttle`
+ * and `error`, as the X-Ray SDKs do, not `fault`.
  */
 export function faultFlags(source: FaultSource): FaultFlags {
   const { httpStatus } = source;
   const isErrorStatus = source.status.code === SpanStatusCode.ERROR;
   const awsThrottled =
-    source.isAwsSdk && source.exceptionTypes.some((type) => AWS_THROTTLING_CODES.has(type));
+    source.isAwsSdk &&
+    (source.throttled || source.exceptionTypes.some((type) => AWS_THROTTLING_CODES.has(type)));
 
+  if (awsThrottled && (httpStatus === undefined || httpStatus >= 400)) {
+    return { error: true, fault: false, throttle: true };
+  }
   if (httpStatus !== undefined && httpStatus >= 500 && httpStatus <= 599) {
     return { error: false, fault: true, throttle: false };
   }
   if (httpStatus !== undefined && httpStatus >= 400 && httpStatus <= 499) {
-    return { error: true, fault: false, throttle: httpStatus === 429 || awsThrottled };
+    return { error: true, fault: false, throttle: httpStatus === 429 };
   }
-  if (awsThrottled) return { error: true, fault: false, throttle: true };
   return { error: false, fault: isErrorStatus, throttle: false };
 }

@@ -116,6 +116,7 @@ export function toSegmentDocument(
     httpStatus: httpStatusCode(attributes),
     isAwsSdk,
     exceptionTypes: exceptionTypes(events),
+    throttled: attributes.raw('aws.throttled') === true,
   });
   // The collector writes all three flags on every document, false included.
   document.fault = flags.fault;

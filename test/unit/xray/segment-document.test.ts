@@ -413,6 +413,18 @@ test('an AWS throttling error is a throttle and an error, not a fault', () => {
   );
   assert.deepEqual([document.fault, document.error, document.throttle], [false, true, true]);
   assert.equal(document.cause?.exceptions?.[0]?.type, 'ProvisionedThroughputExceededException');
+
+  // Throttled with a 5xx (S3's SlowDown is a 503), as the SDK instrumentation marks it.
+  const slowDown = translate(
+    dynamoSpan(
+      { 'http.response.status_code': '503', 'error.type': 'SlowDown', 'aws.throttled': 'true' },
+      (span) => {
+        span.setAttribute('aws.throttled', true);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'Please reduce your request rate.' });
+      },
+    ),
+  );
+  assert.deepEqual([slowDown.fault, slowDown.error, slowDown.throttle], [false, true, true]);
 });
 
 test('SNS topic ARN, Lambda function name, S3 bucket go to the aws block', () => {
