@@ -30,13 +30,22 @@ export function contextFromCarrier(carrier: MessageCarrierLike): Context {
     const fromXray = spanContextFromXrayHeader(carrier.xrayHeader);
     if (fromXray !== undefined) return trace.setSpanContext(ROOT_CONTEXT, fromXray);
   }
-  if (Object.keys(carrier.headers).length === 0) return ROOT_CONTEXT;
-  return propagation.extract(ROOT_CONTEXT, carrier.headers);
+  return contextFromHeaders(carrier.headers);
+}
+
+function contextFromHeaders(headers: Readonly<Record<string, string>>): Context {
+  if (Object.keys(headers).length === 0) return ROOT_CONTEXT;
+  return propagation.extract(ROOT_CONTEXT, headers);
 }
 
 /** The span context of {@link contextFromCarrier}, when it is valid. */
 export function spanContextFromCarrier(carrier: MessageCarrierLike): SpanContext | undefined {
-  const spanContext = trace.getSpanContext(contextFromCarrier(carrier));
+  const xray = carrier.xrayHeader === undefined ? undefined : spanContextFromXrayHeader(carrier.xrayHeader);
+  return xray ?? spanContextFromHeaders(carrier.headers);
+}
+
+function spanContextFromHeaders(headers: Readonly<Record<string, string>>): SpanContext | undefined {
+  const spanContext = trace.getSpanContext(contextFromHeaders(headers));
   return spanContext !== undefined && isSpanContextValid(spanContext) ? spanContext : undefined;
 }
 
@@ -47,9 +56,16 @@ export function spanContextFromCarrier(carrier: MessageCarrierLike): SpanContext
 export function linksFromCarriers(carriers: readonly MessageCarrierLike[], limit: number): Link[] {
   const links: Link[] = [];
   const seen = new Set<string>();
+  // A batch send repeats its producer's header on every message: a header already linked is
+  // skipped before it is parsed again (a batch can hold 10,000 messages, all to be looked at).
+  const linkedHeaders = new Set<string>();
   for (const carrier of carriers) {
     if (links.length >= limit) break;
-    const spanContext = spanContextFromCarrier(carrier);
+    const header = carrier.xrayHeader;
+    if (header !== undefined && linkedHeaders.has(header)) continue;
+    const fromXray = header === undefined ? undefined : spanContextFromXrayHeader(header);
+    if (fromXray !== undefined) linkedHeaders.add(header as string);
+    const spanContext = fromXray ?? spanContextFromHeaders(carrier.headers);
     if (spanContext === undefined) continue;
     const key = `${spanContext.traceId}/${spanContext.spanId}`;
     if (seen.has(key)) continue;

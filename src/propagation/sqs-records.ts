@@ -169,14 +169,19 @@ function withEnvelope(
 
 function messageCarrier(message: SqsMessage): MessageCarrierLike {
   const xrayHeader = message.Attributes?.AWSTraceHeader;
-  if (typeof xrayHeader === 'string' && xrayHeader !== '') return { xrayHeader, headers: {} };
+  if (typeof xrayHeader !== 'string' || xrayHeader === '') return { headers: traceHeadersOf(message) };
+  // Headers only if the X-Ray header names no valid context: then a `traceparent` still can.
+  return { xrayHeader, headers: traceHeadersOf(message) };
+}
+
+function traceHeadersOf(message: SqsMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
     const lower = name.toLowerCase();
     if (TRACE_ATTRIBUTES.has(lower) && typeof value?.StringValue === 'string')
       headers[lower] = value.StringValue;
   }
-  return { headers };
+  return headers;
 }
 
 const TRACE_ATTRIBUTES: ReadonlySet<string> = new Set([

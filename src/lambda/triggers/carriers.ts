@@ -35,6 +35,21 @@ function traceHeaders(
 }
 
 const sqsValue = (attribute: unknown): string | undefined => str(obj(attribute)?.stringValue);
+
+/**
+ * An SQS message with an `AWSTraceHeader`: its trace attributes are read only if asked for, when
+ * the header names no valid context (a batch can hold 10,000 messages: most are never read).
+ */
+class XrayFirstCarrier implements MessageCarrier {
+  constructor(
+    readonly xrayHeader: string,
+    private readonly messageAttributes: unknown,
+  ) {}
+
+  get headers(): Record<string, string> {
+    return traceHeaders(this.messageAttributes, sqsValue);
+  }
+}
 const snsValue = (attribute: unknown): string | undefined => {
   const a = obj(attribute);
   return a?.Type === 'String' ? str(a.Value) : undefined;
@@ -45,8 +60,9 @@ const snsValue = (attribute: unknown): string | undefined => {
  * `limit`, for the caller to extract span links from.
  *
  * A record's `attributes.AWSTraceHeader` (the system attribute AWS sets from the sender's X-Ray
- * context, kept across SNS → SQS and other hops) comes first; only without it are the message
- * attributes `traceparent`, `tracestate`, `baggage` and `X-Amzn-Trace-Id` (`stringValue`) read.
+ * context, kept across SNS → SQS and other hops) comes first; only without it, or when it names no
+ * valid context, are the message attributes `traceparent`, `tracestate`, `baggage` and
+ * `X-Amzn-Trace-Id` (`stringValue`) read.
  * Never throws; anything that is not an SQS event gives an empty list.
  */
 export function sqsMessageCarriers(
@@ -57,9 +73,8 @@ export function sqsMessageCarriers(
     // A record that is not SQS's still gets its (empty) place: positions match the records.
     if (record?.eventSource !== 'aws:sqs') return { headers: {} };
     const xrayHeader = str(obj(record.attributes)?.AWSTraceHeader);
-    return xrayHeader !== undefined
-      ? { xrayHeader, headers: {} }
-      : { headers: traceHeaders(record.messageAttributes, sqsValue) };
+    if (xrayHeader === undefined) return { headers: traceHeaders(record.messageAttributes, sqsValue) };
+    return new XrayFirstCarrier(xrayHeader, record.messageAttributes);
   });
 }
 

@@ -60,8 +60,9 @@ export interface MessageCarrier {
   readonly xrayHeader?: string;
   /**
    * Trace headers found in the message's user attributes (`traceparent`, `tracestate`, `baggage`,
-   * `x-amzn-trace-id`), with lower-cased names. Empty when `xrayHeader` is set: the system
-   * attribute is the one AWS services keep across hops, and reading both would link one producer twice.
+   * `x-amzn-trace-id`), with lower-cased names. With `xrayHeader` set they are read only when it
+   * names no valid context (no `Parent`, `Sampled=?`): the system attribute is the one AWS
+   * services keep across hops, and reading both would link one producer twice.
    */
   readonly headers: Record<string, string>;
 }

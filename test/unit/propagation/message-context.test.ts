@@ -96,6 +96,25 @@ describe('message contexts and links', () => {
     assert.deepEqual(messageLinks(null, 'sqs'), []);
   });
 
+  test('an AWSTraceHeader that names no valid context does not hide the traceparent beside it', () => {
+    const root = 'Root=1-5759e988-bd862e3fe1be46a994272793';
+    const Records = [`${root};Sampled=1`, `${root};Parent=53995c3f42cd8ad8;Sampled=?`].map((header) => ({
+      eventSource: 'aws:sqs',
+      attributes: { AWSTraceHeader: header },
+      messageAttributes: { traceparent: { stringValue: other, dataType: 'String' } },
+    }));
+    Records.push({
+      eventSource: 'aws:sqs',
+      attributes: { AWSTraceHeader: SENDER_XRAY },
+      messageAttributes: { traceparent: { stringValue: other, dataType: 'String' } },
+    });
+    // The first two fall back to traceparent (one producer, linked once); the third's header wins.
+    assert.deepEqual(
+      messageLinks({ Records }, 'sqs').map((l) => l.context.spanId),
+      ['5555555566666666', SENDER.spanId],
+    );
+  });
+
   test('a 10,000-message batch gives at most 128 links', () => {
     const Records = Array.from({ length: 10_000 }, (_, i) => ({
       eventSource: 'aws:sqs',
