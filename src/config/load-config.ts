@@ -1,4 +1,5 @@
 import { DiagLogLevel } from '@opentelemetry/api';
+import { usableHeaders } from '../export/otlp/exporter-config.js';
 import * as V from './env-vars.js';
 
 /** The propagators a user can name in `OTEL_PROPAGATORS`. */
@@ -112,6 +113,8 @@ const DEFAULT_ENDPOINTS: Readonly<Record<OtlpProtocol, string>> = {
 const OTLP_GRPC_PORT = '4317';
 /** The path OTLP/HTTP appends to `OTEL_EXPORTER_OTLP_ENDPOINT` for traces (OTLP exporter spec). */
 const OTLP_HTTP_TRACES_PATH = 'v1/traces';
+/** The longest delay a Node timer keeps (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
 const LOG_LEVELS: Readonly<Record<string, DiagLogLevel>> = {
   none: DiagLogLevel.NONE,
   error: DiagLogLevel.ERROR,
@@ -154,24 +157,17 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     exporter: read.oneOf(V.OTEL_TRACES_EXPORTER, ['otlp', 'xray', 'none'] as const, 'otlp'),
     otlpProtocol: otlp.protocol,
     otlpEndpoint: otlp.endpoint,
-    otlpHeaders: read.keyValues(
-      env[V.OTEL_EXPORTER_OTLP_TRACES_HEADERS] !== undefined
-        ? V.OTEL_EXPORTER_OTLP_TRACES_HEADERS
-        : V.OTEL_EXPORTER_OTLP_HEADERS,
-      false,
-    ),
-    otlpTimeoutMs: read.positiveInt(
-      env[V.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT] !== undefined
-        ? V.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT
-        : V.OTEL_EXPORTER_OTLP_TIMEOUT,
+    otlpHeaders: read.otlpHeaders(otlp.protocol),
+    otlpTimeoutMs: read.millis(
+      read.preferSignal(V.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, V.OTEL_EXPORTER_OTLP_TIMEOUT),
       2000,
     ),
     xrayDaemonAddress: nonEmpty(env[V.AWS_XRAY_DAEMON_ADDRESS]?.trim()),
     xrayIndexedAttributes: read.list(V.XRAY_INDEXED_ATTRIBUTES) ?? DEFAULT_INDEXED_ATTRIBUTES,
     instrumentations: read.instrumentations(),
-    flushTimeoutMs: read.positiveInt(V.FLUSH_TIMEOUT_MS, 500),
+    flushTimeoutMs: read.millis(V.FLUSH_TIMEOUT_MS, 500),
     flushUntil: read.oneOf(V.FLUSH_UNTIL, ['auto', 'sent', 'answered'] as const, 'auto'),
-    timeoutMarginMs: read.positiveInt(V.TIMEOUT_MARGIN_MS, 500),
+    timeoutMarginMs: read.millis(V.TIMEOUT_MARGIN_MS, 500),
     maxQueuedSpans: read.positiveInt(V.MAX_QUEUED_SPANS, 2048),
     dbStatement: read.oneOf(V.DB_STATEMENT, ['sanitized', 'raw', 'off'] as const, 'sanitized'),
     originalHandler: nonEmpty(env[V.ORIGINAL_HANDLER]),
@@ -224,6 +220,25 @@ class Reader {
     if (parsed !== undefined && parsed > 0) return parsed;
     this.invalid(name, value, String(fallback));
     return fallback;
+  }
+
+  /**
+   * A positive number of milliseconds for a timer: past 2,147,483,647 (about 24.8 days) Node fires
+   * a timer after 1 ms instead, so a larger value warns and is held at that limit.
+   */
+  millis(name: string, fallback: number): number {
+    const value = this.positiveInt(name, fallback);
+    if (value <= MAX_TIMER_MS) return value;
+    this.warnings.push(`${name} value "${value}" is more than a timer can wait, using ${MAX_TIMER_MS}`);
+    return MAX_TIMER_MS;
+  }
+
+  /** The OTLP headers, traces-specific variable first, less those the protocol cannot send. */
+  otlpHeaders(protocol: OtlpProtocol): Record<string, string> {
+    const name = this.preferSignal(V.OTEL_EXPORTER_OTLP_TRACES_HEADERS, V.OTEL_EXPORTER_OTLP_HEADERS);
+    return usableHeaders(this.keyValues(name, false), protocol, (problem) =>
+      this.warnings.push(`${name}: ${problem}`),
+    );
   }
 
   ratio(name: string, fallback: number): number {
@@ -286,11 +301,14 @@ class Reader {
     // As given for the traces-specific variable; the signal path appended to the general one.
     if (given !== undefined && endpointName === V.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return given;
     const base = given ?? DEFAULT_ENDPOINTS['http/protobuf'];
-    return `${base.endsWith('/') ? base : `${base}/`}${OTLP_HTTP_TRACES_PATH}`;
+    // Appended to the path, before any query string (`http://gw/otlp?tenant=a`).
+    const query = base.search(/[?#]/);
+    const [path, rest] = query < 0 ? [base, ''] : [base.slice(0, query), base.slice(query)];
+    return `${path.endsWith('/') ? path : `${path}/`}${OTLP_HTTP_TRACES_PATH}${rest}`;
   }
 
-  /** The traces-specific variable when it is set, else the general one. */
-  private preferSignal(signalName: string, generalName: string): string {
+  /** The traces-specific variable when it is set (and not empty), else the general one. */
+  preferSignal(signalName: string, generalName: string): string {
     return this.raw(signalName) !== undefined ? signalName : generalName;
   }
 

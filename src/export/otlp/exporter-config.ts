@@ -80,18 +80,27 @@ const HTTP_RULES: HeaderRules = {
 export function toGrpcMetadata(
   headers: Readonly<Record<string, string>> | undefined,
 ): Record<string, string> {
-  return checkHeaders(headers, GRPC_RULES);
+  return usableHeaders(headers, 'grpc', warnDropped);
 }
 
 /** Request headers for OTLP/HTTP from user headers, checked like {@link toGrpcMetadata}. */
 export function toHttpHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  return checkHeaders(headers, HTTP_RULES);
+  return usableHeaders(headers, 'http/protobuf', warnDropped);
 }
 
-function checkHeaders(
+const warnDropped = (problem: string): void => diag.warn(`OTLP exporter: ${problem}`);
+
+/**
+ * The headers the protocol can send, names lower-cased; each one dropped is reported to `report`
+ * by its name only (values are often credentials). The configuration checks them with it first,
+ * so its warning names the variable to fix; the exporters check again for other callers.
+ */
+export function usableHeaders(
   headers: Readonly<Record<string, string>> | undefined,
-  rules: HeaderRules,
+  protocol: 'grpc' | 'http/protobuf',
+  report: (problem: string) => void,
 ): Record<string, string> {
+  const rules = protocol === 'grpc' ? GRPC_RULES : HTTP_RULES;
   const checked: Record<string, string> = {};
   if (!headers) return checked;
   for (const [rawName, value] of Object.entries(headers)) {
@@ -99,11 +108,11 @@ function checkHeaders(
     const reserved =
       RESERVED_NAMES.has(name) || (rules.reservedPrefix && name.startsWith(rules.reservedPrefix));
     if (!rules.validName.test(name) || reserved) {
-      diag.warn(`OTLP exporter: header '${safeName(rawName)}' is not usable as ${rules.kind}; dropped`);
+      report(`header '${safeName(rawName)}' is not usable as ${rules.kind}; dropped`);
       continue;
     }
     if (typeof value !== 'string' || !rules.validValue.test(value)) {
-      diag.warn(`OTLP exporter: the value of header '${name}' is not printable ASCII; header dropped`);
+      report(`the value of header '${name}' is not printable ASCII; header dropped`);
       continue;
     }
     checked[name] = value;

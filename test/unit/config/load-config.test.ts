@@ -144,6 +144,11 @@ describe('loadConfig accepted values', () => {
       endpointFor('https://gateway.example.com/otlp/'),
       'https://gateway.example.com/otlp/v1/traces',
     );
+    // To the path, before the query string.
+    assert.equal(
+      endpointFor('https://gateway.example.com/otlp?tenant=a'),
+      'https://gateway.example.com/otlp/v1/traces?tenant=a',
+    );
   });
 
   test('grpc: the endpoint as given, 4317 by default; the traces protocol wins', () => {
@@ -189,6 +194,49 @@ describe('loadConfig accepted values', () => {
     assert.equal(config.flushTimeoutMs, 250);
     assert.equal(config.timeoutMarginMs, 800);
     assert.equal(config.maxQueuedSpans, 100);
+  });
+
+  test('an empty traces-specific variable is unset: the general one applies (OpenTelemetry spec)', () => {
+    const { config, warnings } = loadConfig({
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20s3cr3t',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: '',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '10000',
+      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: ' ',
+    });
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.otlpHeaders, { authorization: 'Bearer s3cr3t' });
+    assert.equal(config.otlpTimeoutMs, 10000);
+  });
+
+  test('a timeout past what a timer can wait warns and is held at 2147483647 ms', () => {
+    const { config, warnings } = loadConfig({
+      OTEL_EXPORTER_OTLP_TIMEOUT: '3600000000',
+      OTEL_LAMBDA_XRAY_FLUSH_TIMEOUT_MS: '2147483647',
+    });
+    assert.equal(config.otlpTimeoutMs, 2147483647);
+    assert.equal(config.flushTimeoutMs, 2147483647);
+    assert.deepEqual(warnings, [
+      'OTEL_EXPORTER_OTLP_TIMEOUT value "3600000000" is more than a timer can wait, using 2147483647',
+    ]);
+  });
+
+  test('OTLP headers the protocol cannot send are dropped at start-up, with a warning naming the variable', () => {
+    const http = loadConfig({
+      OTEL_EXPORTER_OTLP_HEADERS: 'Content-Type=application/json,x-tenant=caf%C3%A9,x-ok=1',
+    });
+    assert.deepEqual(http.config.otlpHeaders, { 'x-ok': '1' });
+    assert.deepEqual(http.warnings, [
+      "OTEL_EXPORTER_OTLP_HEADERS: header 'Content-Type' is not usable as an HTTP header; dropped",
+      "OTEL_EXPORTER_OTLP_HEADERS: the value of header 'x-tenant' is not printable ASCII; header dropped",
+    ]);
+    const grpc = loadConfig({
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'grpc-timeout=5S,X-Team=payments',
+    });
+    assert.deepEqual(grpc.config.otlpHeaders, { 'x-team': 'payments' });
+    assert.deepEqual(grpc.warnings, [
+      "OTEL_EXPORTER_OTLP_TRACES_HEADERS: header 'grpc-timeout' is not usable as gRPC metadata; dropped",
+    ]);
   });
 
   test('resource attributes are parsed and percent-decoded', () => {
