@@ -140,13 +140,13 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: OTEL_EXPORTER_OTLP_ENDPOINT,
     default: 'http://localhost:4318',
     description:
-      "The OTLP endpoint for all signals: OTLP/HTTP appends `/v1/traces` to it; for `grpc` it is the collector's `http://host:4317`.",
+      "The OTLP endpoint for all signals: OTLP/HTTP appends `/v1/traces` to its path (a query string stays at the end); for `grpc` it is the collector's `http://host:4317`.",
   },
   {
     name: OTEL_EXPORTER_OTLP_TRACES_HEADERS,
     default: '(none)',
     description:
-      'HTTP headers (or gRPC metadata) sent with every export, `key=value,...` (percent-encoded); falls back to `OTEL_EXPORTER_OTLP_HEADERS`. Never logged.',
+      'HTTP headers (or gRPC metadata) sent with every export, `key=value,...` (percent-encoded); falls back to `OTEL_EXPORTER_OTLP_HEADERS`. A header the protocol cannot send (`Content-Type`, `grpc-*`, a value that is not printable ASCII) is dropped at start-up with a warning naming it. Never logged.',
   },
   {
     name: OTEL_EXPORTER_OTLP_HEADERS,
@@ -157,7 +157,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
     default: '2000',
     description:
-      'Milliseconds one export request may take before it is abandoned (the invocation never waits longer than the flush timeout); falls back to `OTEL_EXPORTER_OTLP_TIMEOUT`.',
+      'Milliseconds one export request may take before it is abandoned (the invocation never waits longer than the flush timeout); falls back to `OTEL_EXPORTER_OTLP_TIMEOUT`. At most 2147483647 (what a timer can wait; more warns and uses that).',
   },
   {
     name: OTEL_EXPORTER_OTLP_TIMEOUT,
