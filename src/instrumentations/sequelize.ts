@@ -3,6 +3,7 @@ import {
   createContextKey,
   type Span,
   SpanKind,
+  type SpanStatus,
   SpanStatusCode,
   type Tracer,
   trace,
@@ -231,7 +232,24 @@ function completeQuerySpan(span: Span, params: SequelizeQueryHookParams, mode: D
   const statement = statementFor(sql.trim(), mode, sanitized);
   if (statement === undefined) removeAttribute(span, 'db.query.text');
   else span.setAttribute('db.query.text', statement);
+  if (mode !== 'raw') withoutErrorText(span);
 }
+
+/**
+ * instrumentation-sequelize ends a failed query with the error's message as the status message, and
+ * PostgreSQL quotes the offending value in some (`invalid input syntax for type integer:
+ * "4111-1111..."`), which X-Ray would show as the cause. Unless statements are `raw`, the message
+ * says only that the query failed: the `pg` span beneath carries the SQLSTATE and condition.
+ */
+function withoutErrorText(span: Span): void {
+  const setStatus = span.setStatus.bind(span);
+  span.setStatus = (status: SpanStatus) =>
+    setStatus(
+      status.code === SpanStatusCode.ERROR ? { code: SpanStatusCode.ERROR, message: QUERY_FAILED } : status,
+    );
+}
+
+const QUERY_FAILED = 'query failed (the database span beneath says why)';
 
 function modelTable(option: unknown): string | undefined {
   const o = option as {

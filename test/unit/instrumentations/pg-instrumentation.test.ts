@@ -168,6 +168,38 @@ test('Sequelize: a failing query fails its spans and reaches the caller unchange
   }
 });
 
+test('Sequelize: a value PostgreSQL quotes in its error message stays out of the spans', async () => {
+  const sequelize = new Sequelize(db.url, { logging: false });
+  const Order = sequelize.define(
+    'Order',
+    { qty: DataTypes.INTEGER },
+    { tableName: 'orders', timestamps: false },
+  );
+  try {
+    let caught: unknown;
+    const { spans } = await under(async () => {
+      await Order.findAll({ where: { qty: '4111-1111-1111-1111' } }).catch((error) => {
+        caught = error;
+      });
+    });
+    // The caller still gets PostgreSQL's own words.
+    assert.match(
+      String((caught as Error)?.message),
+      /invalid input syntax for type integer: "4111-1111-1111-1111"/,
+    );
+    const failed = spans.filter((s) => s.status.code === SpanStatusCode.ERROR);
+    assert.deepEqual(failed.map((s) => s.name).sort(), ['Order.findAll', 'SELECT orders']);
+    for (const span of failed) {
+      const seen = JSON.stringify({ status: span.status, attributes: span.attributes, events: span.events });
+      assert.ok(!seen.includes('4111'), `${span.name}: ${seen}`);
+      for (const document of toSegmentDocuments(span, {}))
+        assert.ok(!JSON.stringify(document).includes('4111'));
+    }
+  } finally {
+    await sequelize.close();
+  }
+});
+
 test('a managed transaction that throws: the transaction span fails, the caller gets its own error', async () => {
   const sequelize = new Sequelize(db.url, { logging: false });
   try {
