@@ -35,8 +35,14 @@ function methodOf(options: RequestOptions): string {
   return (options.method ?? 'GET').toUpperCase();
 }
 
-/** The request's URL as the instrumentation sees it (options already parsed from a string or URL). */
+/**
+ * The request's URL as the instrumentation sees it (options already parsed from a string or URL). A
+ * request to a proxy names its target in absolute form (`path: 'http://example.com/x'`): that is
+ * the URL, credentials and all, for `safeUrl` to clean.
+ */
 function urlOf(options: RequestOptions & { protocol?: string | null }): string {
+  if (options.path !== undefined && options.path !== null && ABSOLUTE_URL.test(options.path))
+    return options.path;
   const protocol = options.protocol ?? 'http:';
   const host = options.hostname ?? options.host ?? 'localhost';
   const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
@@ -44,7 +50,12 @@ function urlOf(options: RequestOptions & { protocol?: string | null }): string {
   return `${protocol}//${bracketed}${port}${options.path ?? '/'}`;
 }
 
+const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** The older status attribute the collector reads, and `error.type` for a status of 400 or above, as fetch and http2 spans have it. */
 function recordStatusCode(span: Span, response: IncomingMessage | ServerResponse): void {
   const { statusCode } = response;
-  if (typeof statusCode === 'number') span.setAttribute('http.status_code', statusCode);
+  if (typeof statusCode !== 'number') return;
+  span.setAttribute('http.status_code', statusCode);
+  if (statusCode >= 400) span.setAttribute('error.type', String(statusCode));
 }
