@@ -48,7 +48,7 @@ test('the bundle carries only the semantic conventions the instrumentations read
   }
 });
 
-test('otel-handler points _HANDLER at the layer unless OTEL_SDK_DISABLED is true, in any case', () => {
+test('otel-handler points _HANDLER at the layer unless OTEL_SDK_DISABLED is true, in any case and spacing', () => {
   const handlerSeen = (extra: Record<string, string>) => {
     const output = execFileSync(
       path.join(LAYER_DIR, 'otel-handler'),
@@ -60,7 +60,9 @@ test('otel-handler points _HANDLER at the layer unless OTEL_SDK_DISABLED is true
   const entry = path.join(LAYER_DIR, 'otel-lambda-xray/handler.handler');
   assert.equal(handlerSeen({}), `${entry}|index.handler`);
   assert.equal(handlerSeen({ OTEL_SDK_DISABLED: 'false' }), `${entry}|index.handler`);
-  for (const value of ['true', 'TRUE', 'True']) {
+  assert.equal(handlerSeen({ OTEL_SDK_DISABLED: ' ' }), `${entry}|index.handler`);
+  // As the layer's configuration reads it: trimmed, any case.
+  for (const value of ['true', 'TRUE', 'True', ' true', 'true ', '\ttrue\n']) {
     assert.equal(handlerSeen({ OTEL_SDK_DISABLED: value }), 'index.handler|', value);
   }
 });
