@@ -36,12 +36,16 @@ export function startTracing(config: Readonly<Config>): TracingRuntime {
     maxQueuedSpans: config.maxQueuedSpans,
     health,
   });
-  const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes(functionResourceAttributes(config)),
-    idGenerator: new XRayIdGenerator(),
-    sampler: createSampler(config),
-    spanProcessors: [processor],
-  });
+  const sampler = createSampler(config);
+  const provider = withoutSamplerVariables(
+    () =>
+      new NodeTracerProvider({
+        resource: resourceFromAttributes(functionResourceAttributes(config)),
+        idGenerator: new XRayIdGenerator(),
+        sampler,
+        spanProcessors: [processor],
+      }),
+  );
   provider.register({ propagator: createPropagator(config.propagators) });
   if (!widenApiCompatibility()) diag.debug('OpenTelemetry API globals not found; manual spans may be no-ops');
   const invocations = new InvocationTracer({
@@ -52,6 +56,23 @@ export function startTracing(config: Readonly<Config>): TracingRuntime {
     health,
   });
   return { provider, invocations };
+}
+
+const SAMPLER_VARIABLES = ['OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'] as const;
+
+/**
+ * Runs `build` with the sampler variables out of the environment. The SDK's provider builds a
+ * sampler from them in its constructor even when it is given one, and logs its own error for a
+ * value the layer reads differently (`Always_On`: any case here) or already warned about once.
+ */
+function withoutSamplerVariables<T>(build: () => T): T {
+  const saved = SAMPLER_VARIABLES.map((name) => [name, process.env[name]] as const);
+  for (const [name] of saved) delete process.env[name];
+  try {
+    return build();
+  } finally {
+    for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
+  }
 }
 
 function createSampler(config: Readonly<Config>): Sampler {
