@@ -136,8 +136,16 @@ export class ActiveInvocation {
   /** Not `async`: when the export is handed over at once, the response waits for no extra turn. */
   private endAndFlush(outcome: Outcome): Promise<void> {
     this.guard.cancel();
-    // The deadline guard already ended the span: the response still waits for its flush.
-    if (this.guard.fired) return this.deadlineFlush ?? FINISHED;
+    // The deadline guard already ended the span and flushed; the handler went on, and the spans it
+    // ended since must leave before the response too (within what time is left).
+    if (this.guard.fired) {
+      const again = () =>
+        this.flush(
+          Math.max(0, (this.remainingMs() ?? 0) - RESPONSE_RESERVE_MS),
+          'the time left before the deadline',
+        );
+      return (this.deadlineFlush ?? FINISHED).then(again, again);
+    }
     try {
       if (!outcome.ok) {
         recordError(this.span, outcome.error);

@@ -32,7 +32,7 @@ function setup(flushDelayMs = 0) {
     config: loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'unit-fn' }).config,
     health: new ExportHealth(),
   });
-  return { exporter, tracer, state };
+  return { exporter, provider, tracer, state };
 }
 
 const lambdaContext = (header?: string) => ({
@@ -208,7 +208,8 @@ describe('wrapHandler', () => {
       return 'late';
     }, tracer);
     assert.equal(await wrapped({}, context), 'late');
-    assert.equal(state.flushed, 1, "the response went out before the deadline guard's flush ended");
+    // The guard's flush, then one for the spans ended since: the response waited for both.
+    assert.equal(state.flushed, 2, "the response went out before the deadline guard's flush ended");
   });
 
   test('a span processor that throws when the deadline guard ends the span does not take the function down', async () => {
@@ -248,6 +249,28 @@ describe('wrapHandler', () => {
       process.removeListener('uncaughtException', onUncaught);
     }
     assert.deepEqual(uncaught, []);
+  });
+});
+
+describe('the deadline guard', () => {
+  test('after it fired, the spans the handler ends before it answers are flushed before the answer too', async () => {
+    const { exporter, provider, tracer, state } = setup();
+    // 60 ms left, less than twice the margin: the guard fires at half of it, the handler answers at 80.
+    const deadline = Date.now() + 60;
+    const context = { ...lambdaContext(), getRemainingTimeInMillis: () => deadline - Date.now() };
+    const wrapped = wrapHandler(async () => {
+      const work = provider.getTracer('test').startSpan('late-work');
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      work.end();
+      return 'late';
+    }, tracer);
+    assert.equal(await wrapped({}, context), 'late');
+    assert.equal(state.flushed, 2, 'the guard flushed, then the answer waited for a second flush');
+    const names = exporter.getFinishedSpans().map((s) => s.name);
+    assert.ok(names.includes('late-work'), names.join(', '));
+    const invocation = exporter.getFinishedSpans().find((s) => s.name === 'unit-fn');
+    assert.equal(invocation?.status.code, SpanStatusCode.ERROR);
+    assert.match(invocation?.status.message ?? '', /timed out/);
   });
 });
 
