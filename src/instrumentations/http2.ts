@@ -98,12 +98,18 @@ export class Http2ClientInstrumentation extends InstrumentationBase {
     // An own property on this session: the class behind it is not exported to patch its prototype.
     session.request = function request(this: http2.ClientHttp2Session, headers, options) {
       const parent = context.active();
+      // Node 22.17 and 24 also take the headers as a raw array, `[name, value, name, value, ...]`.
+      const raw: unknown[] | undefined = Array.isArray(headers) ? headers : undefined;
       const span = isTracingSuppressed(parent)
         ? undefined
-        : instrumentation.startSpan(parent, headers, origin);
+        : instrumentation.startSpan(parent, raw ? headersOfRaw(raw) : headers, origin);
       if (span === undefined) return original.call(this, headers, options);
-      const outgoing: http2.OutgoingHttpHeaders = { ...headers };
-      propagation.inject(trace.setSpan(parent, span), outgoing);
+      const carrier: Record<string, string> = {};
+      propagation.inject(trace.setSpan(parent, span), carrier);
+      // (A raw array goes to `request` as the caller gave it, with the trace headers added.)
+      const outgoing = (
+        raw ? withRawHeaders(raw, carrier) : { ...headers, ...carrier }
+      ) as http2.OutgoingHttpHeaders;
       let stream: http2.ClientHttp2Stream;
       try {
         stream = original.call(this, outgoing, options);
@@ -217,4 +223,26 @@ function serverOf(authority: string, scheme: string): { address: string; port: n
   } catch {
     return { address: authority, port: undefined };
   }
+}
+
+/** The headers of a raw array, `[name, value, ...]`, by lower-case name (the first value of each). */
+function headersOfRaw(raw: readonly unknown[]): http2.OutgoingHttpHeaders {
+  const headers: http2.OutgoingHttpHeaders = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = String(raw[i]).toLowerCase();
+    if (!(name in headers)) headers[name] = raw[i + 1] as string;
+  }
+  return headers;
+}
+
+/** A copy of a raw header array with `added` in place of any pair of the same names. */
+function withRawHeaders(raw: readonly unknown[], added: Record<string, string>): unknown[] {
+  const names = new Set(Object.keys(added).map((name) => name.toLowerCase()));
+  const kept: unknown[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (i + 1 < raw.length && names.has(String(raw[i]).toLowerCase())) continue;
+    kept.push(...raw.slice(i, i + 2));
+  }
+  for (const [name, value] of Object.entries(added)) kept.push(name, value);
+  return kept;
 }

@@ -151,6 +151,55 @@ describe('http2 client instrumentation', () => {
     assert.ok(refused?.events.some((e) => e.name === 'exception'));
   });
 
+  test('headers given as a raw array go out as given, with the trace headers added; where Node refuses them, it still does', async () => {
+    const tracer = trace.getTracer('test');
+    const session = http2.connect(servers.urls.http2, { ca: servers.certificate.cert });
+    const raw = [':path', '/raw-h2?page=2', ':method', 'POST', 'x-a', '1'];
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+    // Raw arrays came to ClientHttp2Session#request in Node 22.17 and 24 (nodejs/node#57917).
+    const accepted = major > 22 || (major === 22 && minor >= 17);
+    try {
+      memory.reset();
+      const parent = tracer.startSpan('raw-parent');
+      const outcome = await context.with(trace.setSpan(context.active(), parent), async () => {
+        try {
+          const stream = session.request(raw as never);
+          stream.resume();
+          await new Promise<void>((resolve, reject) => {
+            stream.on('close', resolve);
+            stream.on('error', reject);
+            stream.end();
+          });
+          return 'sent';
+        } catch (error) {
+          return (error as NodeJS.ErrnoException).code;
+        }
+      });
+      parent.end();
+      assert.deepEqual(
+        raw,
+        [':path', '/raw-h2?page=2', ':method', 'POST', 'x-a', '1'],
+        "the caller's array changed",
+      );
+      if (!accepted) {
+        assert.equal(outcome, 'ERR_INVALID_ARG_TYPE');
+        return;
+      }
+      assert.equal(outcome, 'sent');
+      const [request] = servers.received('/raw-h2');
+      const [span] = spansFor('/raw-h2');
+      assert.equal(request?.method, 'POST');
+      assert.equal(request?.headers['x-a'], '1');
+      assert.equal(
+        request?.headers.traceparent,
+        `00-${span?.spanContext().traceId}-${span?.spanContext().spanId}-01`,
+      );
+      assert.equal(span?.attributes['http.request.method'], 'POST');
+    } finally {
+      session.close();
+    }
+  });
+
   test("the layer's exporter, itself on node:http2, is never traced: no span of its own calls", async () => {
     const tracer = trace.getTracer('test');
     // The export runs inside an active span, as it would from inside an invocation, and twice:
