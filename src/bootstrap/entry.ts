@@ -5,6 +5,7 @@ import { enableInstrumentations } from '../instrumentations/enable.js';
 import { registerEsmHook } from '../instrumentations/esm-hook.js';
 import type { InvocationTracer } from '../lambda/invocation.js';
 import {
+  HandlerLoadError,
   type HandlerLocation,
   isEsmHandler,
   loadUserHandler,
@@ -54,8 +55,8 @@ export async function loadWrappedHandler(
       tracer = invocations;
       // Instrumentations must be in place before the handler's module loads its libraries.
       const modules = await enableInstrumentations(config, provider, { taskRoot, nodePath: env.NODE_PATH });
-      location = locateHandler(taskRoot, handlerString);
-      if (isEsmHandler(location)) await registerEsmHook(modules);
+      location = locatedOrUndefined(taskRoot, handlerString);
+      if (location !== undefined && isEsmHandler(location)) await registerEsmHook(modules);
     }
   } catch (error) {
     diag.error(`tracing could not start, the function runs untraced: ${describe(error)}`);
@@ -72,6 +73,19 @@ export async function loadWrappedHandler(
   } catch (error) {
     diag.error(`could not wrap the handler, the function runs untraced: ${describe(error)}`);
     return handler;
+  }
+}
+
+/**
+ * Where the handler is, or undefined for a handler string the runtime would refuse: loading it
+ * below then fails with the runtime's own error, and tracing has nothing to say about it.
+ */
+function locatedOrUndefined(taskRoot: string, handlerString: string): HandlerLocation | undefined {
+  try {
+    return locateHandler(taskRoot, handlerString);
+  } catch (error) {
+    if (error instanceof HandlerLoadError) return undefined;
+    throw error;
   }
 }
 

@@ -44,3 +44,21 @@ test("a missing or non-function handler fails with the runtime's own error type 
     name: 'Runtime.MalformedHandlerName',
   });
 });
+
+test('a handler string the runtime refuses fails with its error alone: tracing logs nothing about it', async () => {
+  const logged: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: unknown) => logged.push(String(chunk)) > 0) as typeof write;
+  try {
+    await assert.rejects(loadWrappedHandler({ ...env('index'), OTEL_LOG_LEVEL: 'error' }), {
+      name: 'Runtime.MalformedHandlerName',
+      message: 'Bad handler',
+    });
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.deepEqual(
+    logged.filter((line) => line.includes('otel-lambda-xray')),
+    [],
+  );
+});
