@@ -102,18 +102,7 @@ export function locateHandler(taskRoot: string, handlerString: string): HandlerL
 export function isEsmHandler(location: HandlerLocation): boolean {
   const file = location.file;
   if (file === undefined || file.endsWith('.cjs')) return false;
-  if (file.endsWith('.mjs')) return true;
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown }).type === 'module';
-      } catch {
-        return false;
-      }
-    }
-    if (path.dirname(dir) === dir) return false;
-  }
+  return file.endsWith('.mjs') || isEsmFolder(path.dirname(file));
 }
 
 /**
