@@ -51,7 +51,7 @@ export async function loadWrappedHandler(
     if (config.disabled) {
       diag.info('OTEL_SDK_DISABLED is true: the function runs untraced');
     } else {
-      const { invocations, provider } = start(config);
+      const { invocations, provider } = start(config, taskRoot);
       tracer = invocations;
       // Instrumentations must be in place before the handler's module loads its libraries.
       const modules = await enableInstrumentations(config, provider, { taskRoot, nodePath: env.NODE_PATH });

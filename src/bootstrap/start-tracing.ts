@@ -17,7 +17,7 @@ import { createSpanExporter } from '../export/select-exporter.js';
 import { DISTRO_NAME, DISTRO_VERSION, functionResourceAttributes } from '../lambda/function-resource.js';
 import { InvocationTracer } from '../lambda/invocation.js';
 import { XRayIdGenerator } from '../xray/id-generator.js';
-import { widenApiCompatibility } from './api-compat.js';
+import { shippedApiVersion, widenApiCompatibility } from './api-compat.js';
 
 /** What the running layer holds on to. */
 export interface TracingRuntime {
@@ -29,7 +29,11 @@ export interface TracingRuntime {
  * Builds and registers the tracer provider for a Lambda function: X-Ray trace IDs, the configured
  * sampler and propagators, and a processor that exports once per invocation.
  */
-export function startTracing(config: Readonly<Config>): TracingRuntime {
+export function startTracing(
+  config: Readonly<Config>,
+  /** The function's code, where a copy of the API it ships would be. */
+  taskRoot: string = process.env.LAMBDA_TASK_ROOT ?? process.cwd(),
+): TracingRuntime {
   const health = new ExportHealth();
   const processor = new LambdaSpanProcessor({
     createExporter: () => createSpanExporter(config),
@@ -47,7 +51,9 @@ export function startTracing(config: Readonly<Config>): TracingRuntime {
       }),
   );
   provider.register({ propagator: createPropagator(config.propagators) });
-  if (!widenApiCompatibility()) diag.debug('OpenTelemetry API globals not found; manual spans may be no-ops');
+  if (!widenApiCompatibility(shippedApiVersion(taskRoot))) {
+    diag.debug('OpenTelemetry API globals not found; manual spans may be no-ops');
+  }
   const invocations = new InvocationTracer({
     tracer: provider.getTracer(DISTRO_NAME, DISTRO_VERSION),
     flush: () => processor.flushNow(),

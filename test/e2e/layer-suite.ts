@@ -279,6 +279,23 @@ export function defineLayerSuite(runtime: RuntimeName): void {
       });
     }
 
+    for (const api of ['same', 'none'] as const) {
+      test(`the function can set its own diag logger (${api === 'same' ? 'its own API copy' : "the layer's"})`, async () => {
+        const fn = await startFunction({ runtime, fixture: 'cjs', api, env: env() });
+        try {
+          const result = await fn.invoke({ action: 'diag' });
+          assert.deepEqual(result.payload, { registered: true }, fn.output());
+          assert.match(fn.output(), /FUNCTION-DIAG-LINE/);
+          assert.doesNotMatch(
+            fn.output(),
+            /otel-lambda-xray: FUNCTION-DIAG-LINE|does not match previously registered/,
+          );
+        } finally {
+          await fn.cleanup();
+        }
+      });
+    }
+
     test('a handler that runs into its deadline: the span is marked timed out and arrives', async () => {
       const fn = await startFunction({ runtime, fixture: 'cjs', env: env(), timeoutSec: 2 });
       try {
