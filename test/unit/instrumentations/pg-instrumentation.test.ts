@@ -140,6 +140,41 @@ test('Sequelize raw query: a span named after the statement, values gone, pg spa
   }
 });
 
+test('a submittable query (pg.Query, as pg-cursor and pg-query-stream pass): its span ends when pg is done with it', async () => {
+  const client = await pool.connect();
+  try {
+    const { spans } = await under(async () => {
+      const rows: unknown[] = [];
+      const ok = client.query(new pg.Query('SELECT generate_series(1, 3) AS n'));
+      await new Promise<void>((resolve, reject) => {
+        ok.on('row', (row: unknown) => rows.push(row));
+        ok.on('end', () => resolve());
+        ok.on('error', reject);
+      });
+      assert.equal(rows.length, 3);
+      const failing = client.query(new pg.Query("SELECT 'secret-4111'::int"));
+      const error = await new Promise<unknown>((resolve) => failing.on('error', resolve));
+      assert.equal(
+        (error as { code?: string }).code,
+        '22P02',
+        'the caller gets the error as without tracing',
+      );
+    });
+    const select = spans.filter((s) => s.kind === SpanKind.CLIENT && s.name.startsWith('SELECT'));
+    assert.equal(select.length, 2, spans.map((s) => s.name).join(', '));
+    assert.equal(select[0]?.status.code, SpanStatusCode.UNSET);
+    assert.equal(select[1]?.status.code, SpanStatusCode.ERROR);
+    assert.equal(select[1]?.attributes['db.response.status_code'], '22P02');
+    assert.ok(
+      !JSON.stringify({ s: select[1]?.status, a: select[1]?.attributes, e: select[1]?.events }).includes(
+        'secret',
+      ),
+    );
+  } finally {
+    client.release();
+  }
+});
+
 test('Sequelize: a failing query fails its spans and reaches the caller unchanged', async () => {
   const sequelize = new Sequelize(db.url, { logging: false });
   const Order = sequelize.define('Order', { item: DataTypes.STRING }, { tableName: 'no_such_table' });
