@@ -3,6 +3,22 @@ import type { DbStatementMode } from '../config/load-config.js';
 
 /** What instrumentation-pg writes instead of the error (its `sanitizedErrorMessage`, 0.76). */
 const CONTRIB_MESSAGE = /^PostgreSQL error of type '(.*)' occurred \(code: (.*)\)$/s;
+
+/**
+ * Records `error` on a pg span as instrumentation-pg does (its sanitized message, then the ERROR
+ * status), for the spans the layer ends itself: {@link describeErrorsOf} turns both into the
+ * SQLSTATE fields.
+ */
+export function recordPgError(span: Span, error: unknown): void {
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  span.recordException(
+    `PostgreSQL error of type '${String(name ?? 'PostgreSQLError')}' occurred (code: ${String(code ?? 'UNKNOWN')})`,
+  );
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+}
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 /** Names of the SQLSTATEs functions meet most (PostgreSQL, Appendix A). */

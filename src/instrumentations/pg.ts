@@ -1,9 +1,9 @@
-import { type Span, SpanStatusCode } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { PgInstrumentation, type PgRequestHookInformation } from '@opentelemetry/instrumentation-pg';
 import type { Config, DbStatementMode } from '../config/load-config.js';
 import { removeAttribute, setXRaySqlAttributes } from './db-attributes.js';
-import { describeErrorsOf } from './pg-errors.js';
+import { describeErrorsOf, recordPgError } from './pg-errors.js';
 import { sanitizeSql, statementFor } from './sql-sanitize.js';
 import { spanNameFor, summarizeSql } from './sql-summary.js';
 
@@ -90,17 +90,7 @@ function endWhenDone(submittable: Submittable, span: Span): void {
     if (ended) return;
     ended = true;
     try {
-      if (error !== undefined) {
-        const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
-        // The form instrumentation-pg records, which the request hook turns into SQLSTATE fields.
-        span.recordException(
-          `PostgreSQL error of type '${String(name ?? 'PostgreSQLError')}' occurred (code: ${String(code ?? 'UNKNOWN')})`,
-        );
-        span.setStatus({
-          code: SpanStatusCode.ERROR,
-          message: error instanceof Error ? error.message : String(error),
-        });
-      }
+      if (error !== undefined) recordPgError(span, error);
       span.end();
     } catch {
       // Tracing must not break the query.

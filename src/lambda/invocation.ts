@@ -64,12 +64,9 @@ export class InvocationTracer {
       description.incomingHeaders,
       config.incomingContext,
     );
-    const { links } = selected;
+    const links = selected.links;
     // Whichever parent was chosen, Lambda's Lineage goes on with every trace header written.
-    const parent =
-      header === undefined
-        ? selected.context
-        : withPassedOnFields(selected.context, passedOnFieldsOf(header));
+    const parent = withPassedOnFields(selected.context, header && passedOnFieldsOf(header));
     const attributes: Attributes = {
       ...description.attributes,
       'faas.trigger': description.trigger,

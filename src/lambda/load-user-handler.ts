@@ -134,9 +134,9 @@ async function requireFirst(taskRoot: string, location: HandlerLocation): Promis
   const require = runtimeRequire(taskRoot);
   const base = path.resolve(taskRoot, location.moduleRoot, location.moduleName);
   if (existsSync(base)) return require(base);
-  const esm = existsSync(`${base}.js`) && isEsmFolder(path.dirname(base));
-  if (!esm && existsSync(`${base}.js`)) return require(`${base}.js`);
-  if (esm) return import(`${base}.js`);
+  if (existsSync(`${base}.js`)) {
+    return isEsmFolder(path.dirname(base)) ? import(`${base}.js`) : require(`${base}.js`);
+  }
   if (existsSync(`${base}.mjs`)) return import(`${base}.mjs`);
   if (existsSync(`${base}.cjs`)) return require(`${base}.cjs`);
   return requireFromTaskRoot(taskRoot, location);

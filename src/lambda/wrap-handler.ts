@@ -70,10 +70,7 @@ export function wrapHandler(handler: LambdaHandler, tracer: InvocationTracer): L
       // It may call back later; or never, and then the runtime answers null once the event loop
       // is empty ('beforeExit'). The span ends and its export starts then, just before that answer
       // (this listener runs before the runtime's own, which was added at start-up).
-      onEmptyLoop = () => {
-        answered = true;
-        void invocation.finish({ ok: true, result: null });
-      };
+      onEmptyLoop = () => void invocation.finish({ ok: true, result: null });
       process.prependOnceListener('beforeExit', onEmptyLoop);
     }
     return returned;

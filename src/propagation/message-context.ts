@@ -38,12 +38,6 @@ function contextFromHeaders(headers: Readonly<Record<string, string>>): Context 
   return propagation.extract(ROOT_CONTEXT, headers);
 }
 
-/** The span context of {@link contextFromCarrier}, when it is valid. */
-export function spanContextFromCarrier(carrier: MessageCarrierLike): SpanContext | undefined {
-  const xray = carrier.xrayHeader === undefined ? undefined : spanContextFromXrayHeader(carrier.xrayHeader);
-  return xray ?? spanContextFromHeaders(carrier.headers);
-}
-
 function spanContextFromHeaders(headers: Readonly<Record<string, string>>): SpanContext | undefined {
   const spanContext = trace.getSpanContext(contextFromHeaders(headers));
   return spanContext !== undefined && isSpanContextValid(spanContext) ? spanContext : undefined;

@@ -168,10 +168,11 @@ function withEnvelope(
 }
 
 function messageCarrier(message: SqsMessage): MessageCarrierLike {
+  // Both, always (a received batch holds at most 10 messages): the X-Ray header wins when it names
+  // a valid context, and a `traceparent` beside it still counts when it does not.
   const xrayHeader = message.Attributes?.AWSTraceHeader;
-  if (typeof xrayHeader !== 'string' || xrayHeader === '') return { headers: traceHeadersOf(message) };
-  // Headers only if the X-Ray header names no valid context: then a `traceparent` still can.
-  return { xrayHeader, headers: traceHeadersOf(message) };
+  const headers = traceHeadersOf(message);
+  return typeof xrayHeader === 'string' && xrayHeader !== '' ? { xrayHeader, headers } : { headers };
 }
 
 function traceHeadersOf(message: SqsMessage): Record<string, string> {

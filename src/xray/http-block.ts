@@ -156,9 +156,10 @@ function requestUrl(attrs: AttributeReader, kind: SpanKind): string | undefined 
 }
 
 /**
- * Removes `user:password@` from a URL: X-Ray must never store credentials. The user info runs to
- * the last `@` of the authority, as URL parsers read it (a password may hold an `@`).
+ * Removes `user:password@` from a URL (or a JDBC URL, `jdbc:postgresql://`): X-Ray must never
+ * store credentials. The user info runs to the last `@` of the authority, as URL parsers read it
+ * (a password may hold an `@`).
  */
 export function withoutUserInfo(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
+  return url.replace(/^((?:jdbc:)?[a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
 }

@@ -1,4 +1,5 @@
 import { type AttributeReader, truncate } from './attribute-reader.js';
+import { withoutUserInfo } from './http-block.js';
 import type { XRaySql } from './segment-types.js';
 
 /** The schema caps `sql.user` at 250 characters. */
@@ -91,8 +92,7 @@ function databaseUrl(attrs: AttributeReader, system: string): string | undefined
  * of `password`/`pwd` in a key-value form (`Server=...;Password = ...`, `host=... password=...`).
  */
 export function withoutPassword(connection: string): string {
-  return connection
-    .replace(/^((?:jdbc:)?[a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1')
+  return withoutUserInfo(connection)
     .replace(/^((?:jdbc:)?oracle:[a-z0-9]+:)[^@/]+\/[^@]*@/i, '$1@')
     .replace(/(^|[;&?\s])(password|pwd)\s*=\s*(?:"[^"]*"|'[^']*'|[^;&\s]*)/gi, '$1$2=****');
 }

@@ -36,6 +36,11 @@ function traceHeaders(
 
 const sqsValue = (attribute: unknown): string | undefined => str(obj(attribute)?.stringValue);
 
+const snsValue = (attribute: unknown): string | undefined => {
+  const a = obj(attribute);
+  return a?.Type === 'String' ? str(a.Value) : undefined;
+};
+
 /**
  * An SQS message with an `AWSTraceHeader`: its trace attributes are read only if asked for, when
  * the header names no valid context (a batch can hold 10,000 messages: most are never read).
@@ -50,10 +55,6 @@ class XrayFirstCarrier implements MessageCarrier {
     return traceHeaders(this.messageAttributes, sqsValue);
   }
 }
-const snsValue = (attribute: unknown): string | undefined => {
-  const a = obj(attribute);
-  return a?.Type === 'String' ? str(a.Value) : undefined;
-};
 
 /**
  * The trace-context carriers of an SQS event's messages, one per record in record order, up to
