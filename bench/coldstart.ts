@@ -128,9 +128,9 @@ const summary = (setup: Setup) => {
 const base = summary('baseline');
 const NAMES: Record<Setup, string> = {
   baseline: 'no layer',
-  otlp: 'otel-lambda-xray, OTLP/HTTP (default)',
+  otlp: 'otel-lambda-xray, OTLP/HTTP (with a collector)',
   grpc: 'otel-lambda-xray, OTLP/gRPC',
-  xray: 'otel-lambda-xray, X-Ray daemon (UDP)',
+  xray: 'otel-lambda-xray, X-Ray daemon (UDP, the default without a collector)',
 };
 console.log(`cold start, ${runtime}, no-op handler, ${rounds} alternating rounds (median [min-max], ms)`);
 console.log('| setup | cold start | init | warm p50 | spans exported | added cold start |');

@@ -11,7 +11,8 @@ export const FOOTNOTES: readonly string[] = [
   '- **no tracing**: the function alone, no exec wrapper, an empty /opt.',
   '- **otel-lambda-xray**: this layer built by `node layer/build.mjs --out .tmp/bench`, `AWS_LAMBDA_EXEC_WRAPPER` = its ' +
     '`otel-handler`, defaults except the endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` = the OTLP/HTTP receiver, or the OTLP/gRPC ' +
-    'receiver with `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`) or, for the UDP row, `OTEL_TRACES_EXPORTER=xray`.',
+    'receiver with `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, as a function with a collector would set it) or, for the UDP row, ' +
+    'nothing at all: with no collector extension and no OTLP variable the layer sends to the daemon by default.',
   '- **ADOT layer**: `@aws/aws-distro-opentelemetry-node-autoinstrumentation` laid out as the ADOT Node.js layer lays it out ' +
     '(aws-observability/aws-otel-js-instrumentation, `lambda-layer/packages/layer`): the SDK bundled into one minified `wrapper.js` ' +
     '(webpack there, esbuild here; `@aws-sdk`, `import-in-the-middle` and `require-in-the-middle` external, as in ' +

@@ -114,7 +114,7 @@ export function allSetups(daemon: boolean): Setup[] {
     },
     ours(
       'ours',
-      'otel-lambda-xray (OTLP/HTTP, default)',
+      'otel-lambda-xray (OTLP/HTTP, with a collector)',
       'OTLP http/protobuf to the collector extension',
       (c) => ({
         OTEL_EXPORTER_OTLP_ENDPOINT: c.sinks.httpEndpoint,
@@ -136,9 +136,10 @@ export function allSetups(daemon: boolean): Setup[] {
     setups.push(
       ours(
         'ours-udp',
-        'otel-lambda-xray (daemon UDP)',
-        'X-Ray segments over UDP to the daemon',
-        () => ({ OTEL_TRACES_EXPORTER: 'xray' }),
+        'otel-lambda-xray (default: daemon UDP)',
+        'X-Ray segments over UDP to the daemon (its default without a collector)',
+        // Nothing set: with no collector extension and no OTLP variable, the layer's default.
+        () => ({}),
         'adot',
       ),
     );

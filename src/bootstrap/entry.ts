@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { LAMBDA } from '../config/env-vars.js';
-import { loadConfig } from '../config/load-config.js';
+import { installedExtensions } from '../config/lambda-extensions.js';
+import { type Config, loadConfig } from '../config/load-config.js';
 import { enableInstrumentations } from '../instrumentations/enable.js';
 import { registerEsmHook } from '../instrumentations/esm-hook.js';
 import type { InvocationTracer } from '../lambda/invocation.js';
@@ -36,7 +37,7 @@ export async function loadWrappedHandler(
   env: NodeJS.ProcessEnv = process.env,
   start: typeof startTracing = startTracing,
 ): Promise<LambdaHandler> {
-  const { config, warnings } = loadConfig(env);
+  const { config, warnings, notices, exporterChosenBy } = loadConfig(env, installedExtensions(env));
   const taskRoot = env[LAMBDA.taskRoot] ?? process.cwd();
   const handlerString = config.originalHandler ?? env[LAMBDA.handler] ?? '';
   // _HANDLER keeps pointing at the layer: worker threads of a multi-concurrency runtime read it
@@ -48,6 +49,8 @@ export async function loadWrappedHandler(
   try {
     diag.setLogger(createPrefixedLogger(), { logLevel: config.logLevel, suppressOverrideMessage: true });
     for (const warning of warnings) diag.warn(warning);
+    for (const notice of notices) diag.info(notice);
+    diag.debug(`spans go ${exportTarget(config)} (${exporterChosenBy})`);
     if (config.disabled) {
       diag.info('OTEL_SDK_DISABLED is true: the function runs untraced');
     } else {
@@ -86,6 +89,18 @@ function locatedOrUndefined(taskRoot: string, handlerString: string): HandlerLoc
   } catch (error) {
     if (error instanceof HandlerLoadError) return undefined;
     throw error;
+  }
+}
+
+/** Where spans go, for the debug log. */
+function exportTarget(config: Readonly<Config>): string {
+  switch (config.exporter) {
+    case 'xray':
+      return `to the X-Ray daemon at ${config.xrayDaemonAddress ?? '127.0.0.1:2000'}`;
+    case 'otlp':
+      return `over OTLP (${config.otlpProtocol}) to ${config.otlpEndpoint}`;
+    case 'none':
+      return 'nowhere (OTEL_TRACES_EXPORTER=none)';
   }
 }
 

@@ -1,6 +1,7 @@
 import { DiagLogLevel } from '@opentelemetry/api';
 import { usableHeaders } from '../export/otlp/exporter-config.js';
 import * as V from './env-vars.js';
+import { COLLECTOR_EXTENSION, LAMBDA_EXTENSIONS_DIR } from './lambda-extensions.js';
 
 /** The propagators a user can name in `OTEL_PROPAGATORS`. */
 export type PropagatorName = 'xray' | 'tracecontext' | 'baggage';
@@ -96,10 +97,16 @@ export interface LambdaEnvironment {
   readonly region: string | undefined;
 }
 
-/** The configuration and the warnings met while reading it (one per bad variable). */
+/**
+ * The configuration, the warnings met while reading it (one per bad variable), and notices: what
+ * a reader of the function's log should know of a choice the layer made for it (logged at info).
+ */
 export interface LoadedConfig {
   readonly config: Readonly<Config>;
   readonly warnings: readonly string[];
+  readonly notices: readonly string[];
+  /** What chose the exporter, for the debug log: the variable set, or why the default is what it is. */
+  readonly exporterChosenBy: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -124,6 +131,23 @@ const LOG_LEVELS: Readonly<Record<string, DiagLogLevel>> = {
   verbose: DiagLogLevel.VERBOSE,
   all: DiagLogLevel.ALL,
 };
+const EXPORTERS: readonly ExporterName[] = ['otlp', 'xray', 'none'];
+/**
+ * Variables that say the function exports to a collector: the collector layers' own configuration
+ * and every OTLP exporter setting.
+ */
+const COLLECTOR_VARIABLES: readonly string[] = [
+  'OPENTELEMETRY_COLLECTOR_CONFIG_URI',
+  'OPENTELEMETRY_COLLECTOR_CONFIG_FILE',
+  V.OTEL_EXPORTER_OTLP_ENDPOINT,
+  V.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+  V.OTEL_EXPORTER_OTLP_PROTOCOL,
+  V.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+  V.OTEL_EXPORTER_OTLP_HEADERS,
+  V.OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+  V.OTEL_EXPORTER_OTLP_TIMEOUT,
+  V.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+];
 const SAMPLERS: readonly SamplerName[] = [
   'always_on',
   'always_off',
@@ -134,16 +158,23 @@ const SAMPLERS: readonly SamplerName[] = [
 ];
 
 /**
- * Reads the configuration from the environment. Pure: it returns warnings instead of logging them,
- * and every bad value falls back to a safe default, so a typo never stops the function.
+ * Reads the configuration from the environment and the names of the Lambda extensions installed
+ * (see `installedExtensions`). Pure: it returns warnings instead of logging them, and every bad
+ * value falls back to a safe default, so a typo never stops the function.
  *
  * @example
  * const { config, warnings } = loadConfig({ OTEL_PROPAGATORS: 'xray,tracecontext' });
  */
-export function loadConfig(env: Env = process.env): LoadedConfig {
+export function loadConfig(env: Env = process.env, extensions: readonly string[] = []): LoadedConfig {
   const warnings: string[] = [];
+  const notices: string[] = [];
   const read = new Reader(env, warnings);
   const functionName = env[V.LAMBDA.functionName] ?? 'unknown-function';
+  const named = nonEmpty(env[V.OTEL_TRACES_EXPORTER]?.trim())?.toLowerCase();
+  const byDefault = defaultExporter(env, extensions);
+  const exporter = read.oneOf(V.OTEL_TRACES_EXPORTER, EXPORTERS, byDefault.exporter);
+  const isNamed = named !== undefined && (EXPORTERS as readonly string[]).includes(named);
+  if (!isNamed) notices.push(...byDefault.notices);
 
   const otlp = read.otlpTarget();
   const config: Config = {
@@ -154,7 +185,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     propagators: read.propagators(),
     sampler: read.oneOf(V.OTEL_TRACES_SAMPLER, SAMPLERS, 'parentbased_always_on'),
     samplerRatio: read.ratio(V.OTEL_TRACES_SAMPLER_ARG, 1),
-    exporter: read.oneOf(V.OTEL_TRACES_EXPORTER, ['otlp', 'xray', 'none'] as const, 'otlp'),
+    exporter,
     otlpProtocol: otlp.protocol,
     otlpEndpoint: otlp.endpoint,
     otlpHeaders: read.otlpHeaders(otlp.protocol),
@@ -186,7 +217,41 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
       region: nonEmpty(env[V.LAMBDA.region]),
     },
   };
-  return { config: Object.freeze(config), warnings };
+  return {
+    config: Object.freeze(config),
+    warnings,
+    notices,
+    exporterChosenBy: isNamed ? V.OTEL_TRACES_EXPORTER : byDefault.chosenBy,
+  };
+}
+
+/**
+ * The exporter when `OTEL_TRACES_EXPORTER` names none: OTLP when the function is set up for a
+ * collector (its extension is installed, or a collector or OTLP exporter variable is set), else
+ * the X-Ray daemon, which Lambda runs beside the function when active tracing is on. So a
+ * function given only the layer and active tracing is traced, rather than sending OTLP to a
+ * collector nobody runs; and it then pays no more per invocation than a datagram.
+ */
+function defaultExporter(
+  env: Env,
+  extensions: readonly string[],
+): { exporter: 'otlp' | 'xray'; chosenBy: string; notices: string[] } {
+  const collector = `${LAMBDA_EXTENSIONS_DIR}/${COLLECTOR_EXTENSION}`;
+  if (extensions.includes(COLLECTOR_EXTENSION))
+    return { exporter: 'otlp', chosenBy: `the collector extension (${collector})`, notices: [] };
+  const variable = COLLECTOR_VARIABLES.find((name) => nonEmpty(env[name]?.trim()) !== undefined);
+  if (variable !== undefined) return { exporter: 'otlp', chosenBy: `${variable} is set`, notices: [] };
+  const chosenBy = `no collector extension (${collector}) and no OTEL_EXPORTER_OTLP_* variable`;
+  if (extensions.length === 0) return { exporter: 'xray', chosenBy, notices: [] };
+  // Another extension may be a collector under another name: say what was chosen, and how not to.
+  const daemon = nonEmpty(env[V.AWS_XRAY_DAEMON_ADDRESS]?.trim()) ?? '127.0.0.1:2000';
+  return {
+    exporter: 'xray',
+    chosenBy,
+    notices: [
+      `no collector extension (${collector}; found ${extensions.join(', ')}) and no OTEL_EXPORTER_OTLP_* variable: spans go to the X-Ray daemon at ${daemon}; set ${V.OTEL_TRACES_EXPORTER}=otlp to send them to a collector`,
+    ],
+  };
 }
 
 /** Reads one kind of value each; a bad value adds one warning naming the variable and the fallback. */

@@ -25,7 +25,7 @@ test('npm run bench -- --short runs every available setup and writes the table a
     );
     assert.equal(code, 0, `bench exited with ${code}:\n${stderr}\n${stdout}`);
     assert.match(stdout, /^\| no tracing \| \d/m, stdout);
-    for (const row of ['OTLP/HTTP, default', 'OTLP/gRPC', 'daemon UDP']) {
+    for (const row of ['OTLP/HTTP, with a collector', 'OTLP/gRPC', 'default: daemon UDP']) {
       assert.match(
         stdout,
         new RegExp(`^\\| otel-lambda-xray \\(${row.replace('/', '\\/')}\\) \\| \\d`, 'm'),

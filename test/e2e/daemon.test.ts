@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { XRaySegmentDocument } from '../../src/xray/segment-types.js';
-import { startFunction, traceHeader } from '../helpers/traced-function.js';
+import { LAYER_DIR, startFunction, traceHeader } from '../helpers/traced-function.js';
 import { assertValidDocument } from '../unit/xray/helpers.js';
 
 const HEADER = '{"format":"json","version":1}\n';
@@ -172,4 +175,87 @@ describe('OTEL_TRACES_EXPORTER=xray: straight to the X-Ray daemon over UDP', () 
       await custom.cleanup();
     }
   });
+});
+
+/**
+ * The built layer as Lambda would merge it into /opt with other layers' extensions beside it: the
+ * layer's files linked, `extensions/` holding empty files of the names given.
+ */
+function layerWithExtensions(names: readonly string[]): string {
+  const opt = mkdtempSync(path.join(tmpdir(), 'opt-'));
+  for (const entry of ['otel-handler', 'otel-lambda-xray', 'nodejs']) {
+    symlinkSync(path.join(LAYER_DIR, entry), path.join(opt, entry));
+  }
+  mkdirSync(path.join(opt, 'extensions'));
+  for (const name of names) writeFileSync(path.join(opt, 'extensions', name), '', { mode: 0o755 });
+  return opt;
+}
+
+describe('with OTEL_TRACES_EXPORTER unset, the collector extension decides', () => {
+  let daemon: DaemonListener;
+  before(async () => {
+    daemon = await DaemonListener.start();
+  });
+  after(() => daemon.close());
+
+  /**
+   * Runs the cjs fixture through the layer with `extensions` beside it and active tracing's
+   * variable only; invokes it once with a sampled header (it must succeed) and hands `check` the
+   * function and the invocation's X-Ray trace ID.
+   */
+  async function invokeWith(
+    extensions: readonly string[],
+    check: (fn: Awaited<ReturnType<typeof startFunction>>, traceId: string) => Promise<void>,
+  ): Promise<void> {
+    const opt = layerWithExtensions(extensions);
+    const fn = await startFunction({
+      runtime: 'nodejs24.x',
+      fixture: 'cjs',
+      traced: false,
+      optDir: opt,
+      execWrapper: path.join(opt, 'otel-handler'),
+      env: { AWS_XRAY_DAEMON_ADDRESS: daemon.address, OTEL_LOG_LEVEL: 'debug' },
+    });
+    try {
+      const header = traceHeader(true);
+      const result = await fn.invoke({}, { traceHeader: header.header });
+      assert.equal(result.status, 'success', fn.output());
+      await check(fn, xrayTraceId(header.traceId));
+    } finally {
+      await fn.cleanup();
+      rmSync(opt, { recursive: true, force: true });
+    }
+  }
+
+  test('no collector: segments go to the X-Ray daemon before the freeze', () =>
+    invokeWith([], async (fn, traceId) => {
+      const documents = await daemon.waitForTrace(traceId, 2);
+      assert.deepEqual(documents.map((d) => d.name).sort(), ['fixture-cjs', 'manual-work']);
+      assert.match(
+        fn.output(),
+        /spans go to the X-Ray daemon at 127\.0\.0\.1:\d+ \(no collector extension \(\/opt\/extensions\/collector\) and no OTEL_EXPORTER_OTLP_\* variable\)/,
+      );
+      assert.doesNotMatch(fn.output(), /WARN|ERROR/);
+    }));
+
+  test('the collector extension installed: OTLP to it, nothing to the daemon', () =>
+    invokeWith(['collector'], async (fn, traceId) => {
+      assert.match(
+        fn.output(),
+        /spans go over OTLP \(http\/protobuf\) to http:\/\/localhost:4318\/v1\/traces \(the collector extension/,
+      );
+      // Spans leave before the response: had they gone to the daemon, they would be here already.
+      assert.equal(daemon.documents.filter((d) => d.trace_id === traceId).length, 0);
+    }));
+
+  test('another extension, none named collector: the daemon, and one notice naming them', () =>
+    invokeWith(['telemetry-agent'], async (fn, traceId) => {
+      assert.equal((await daemon.waitForTrace(traceId, 2)).length, 2);
+      const notices = fn
+        .output()
+        .match(
+          /found telemetry-agent\) and no OTEL_EXPORTER_OTLP_\* variable: spans go to the X-Ray daemon at [^;]+; set OTEL_TRACES_EXPORTER=otlp/g,
+        );
+      assert.equal(notices?.length, 1, fn.output());
+    }));
 });

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
-import { test } from 'node:test';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { parse } from 'yaml';
+import { installedExtensions } from '../../../src/config/lambda-extensions.js';
 import { DEFAULT_INDEXED_ATTRIBUTES, loadConfig } from '../../../src/config/load-config.js';
 import { createSpanExporter, DeferredExporter } from '../../../src/export/select-exporter.js';
 import { XRayUdpExporter } from '../../../src/xray/udp-exporter.js';
@@ -24,17 +27,117 @@ test('the xray exporter indexes what the shipped collector configuration indexes
   assert.deepEqual(loadConfig({ OTEL_LAMBDA_XRAY_INDEXED_ATTRIBUTES: '' }).config.xrayIndexedAttributes, []);
 });
 
-test('OTEL_TRACES_EXPORTER selects otlp (default), xray or none; anything else warns and uses otlp', () => {
-  assert.equal(loadConfig({}).config.exporter, 'otlp');
-  assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'XRAY' }).config.exporter, 'xray');
+test('OTEL_TRACES_EXPORTER selects otlp, xray or none; anything else warns and uses the default', () => {
+  assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'XRAY' }, ['collector']).config.exporter, 'xray');
+  assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: ' otlp ' }).config.exporter, 'otlp');
   assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'none' }).config.exporter, 'none');
-  const { config, warnings } = loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin' });
-  assert.equal(config.exporter, 'otlp');
-  assert.deepEqual(warnings, ['OTEL_TRACES_EXPORTER value "zipkin" invalid, using otlp']);
+  const withCollector = loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin' }, ['collector']);
+  assert.equal(withCollector.config.exporter, 'otlp');
+  assert.deepEqual(withCollector.warnings, ['OTEL_TRACES_EXPORTER value "zipkin" invalid, using otlp']);
+  const without = loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin' });
+  assert.equal(without.config.exporter, 'xray');
+  assert.deepEqual(without.warnings, ['OTEL_TRACES_EXPORTER value "zipkin" invalid, using xray']);
   assert.equal(
     loadConfig({ AWS_XRAY_DAEMON_ADDRESS: ' 169.254.79.129:2000 ' }).config.xrayDaemonAddress,
     '169.254.79.129:2000',
   );
+});
+
+describe('the exporter when OTEL_TRACES_EXPORTER names none', () => {
+  const daemonEnv = { AWS_XRAY_DAEMON_ADDRESS: '169.254.79.129:2000' };
+
+  test('no collector: the X-Ray daemon, said nowhere (it is the documented default)', () => {
+    const { config, warnings, notices, exporterChosenBy } = loadConfig(daemonEnv, []);
+    assert.equal(config.exporter, 'xray');
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(notices, []);
+    assert.equal(
+      exporterChosenBy,
+      'no collector extension (/opt/extensions/collector) and no OTEL_EXPORTER_OTLP_* variable',
+    );
+    assert.equal(
+      loadConfig({ ...daemonEnv, OTEL_TRACES_EXPORTER: 'xray' }).exporterChosenBy,
+      'OTEL_TRACES_EXPORTER',
+    );
+  });
+
+  test('the collector extension installed: OTLP to it', () => {
+    const { config, notices, exporterChosenBy } = loadConfig(daemonEnv, [
+      'cloudwatch_lambda_agent',
+      'collector',
+    ]);
+    assert.equal(config.exporter, 'otlp');
+    assert.equal(exporterChosenBy, 'the collector extension (/opt/extensions/collector)');
+    assert.equal(config.otlpEndpoint, 'http://localhost:4318/v1/traces');
+    assert.deepEqual(notices, []);
+  });
+
+  for (const name of [
+    'OPENTELEMETRY_COLLECTOR_CONFIG_URI',
+    'OPENTELEMETRY_COLLECTOR_CONFIG_FILE',
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    'OTEL_EXPORTER_OTLP_PROTOCOL',
+    'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+    'OTEL_EXPORTER_OTLP_HEADERS',
+    'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+    'OTEL_EXPORTER_OTLP_TIMEOUT',
+    'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
+  ]) {
+    test(`${name} set: OTLP, though no extension is seen`, () => {
+      const value = name.includes('ENDPOINT')
+        ? 'http://collector:4318'
+        : name.includes('PROTOCOL')
+          ? 'grpc'
+          : name.includes('HEADERS')
+            ? 'x-team=a'
+            : name.includes('TIMEOUT')
+              ? '1000'
+              : '/var/task/collector.yaml';
+      const chosen = loadConfig({ ...daemonEnv, [name]: value }, []);
+      assert.equal(chosen.config.exporter, 'otlp');
+      assert.equal(chosen.exporterChosenBy, `${name} is set`);
+      // Empty is unset (as everywhere in the configuration).
+      assert.equal(loadConfig({ ...daemonEnv, [name]: '  ' }, []).config.exporter, 'xray');
+    });
+  }
+
+  test('other extensions but none named collector: the daemon, with one notice saying how to choose OTLP', () => {
+    const { config, warnings, notices } = loadConfig(daemonEnv, ['cloudwatch_lambda_agent', 'my-otel']);
+    assert.equal(config.exporter, 'xray');
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(notices, [
+      'no collector extension (/opt/extensions/collector; found cloudwatch_lambda_agent, my-otel) and no OTEL_EXPORTER_OTLP_* variable: spans go to the X-Ray daemon at 169.254.79.129:2000; set OTEL_TRACES_EXPORTER=otlp to send them to a collector',
+    ]);
+    // Named explicitly, the exporter needs no notice.
+    assert.deepEqual(loadConfig({ ...daemonEnv, OTEL_TRACES_EXPORTER: 'xray' }, ['my-otel']).notices, []);
+    assert.deepEqual(loadConfig({ ...daemonEnv, OTEL_TRACES_EXPORTER: 'otlp' }, ['my-otel']).notices, []);
+  });
+});
+
+describe('installedExtensions', () => {
+  test('lists /opt/extensions and the extensions folder beside the layer otel-handler points at', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'layer-'));
+    try {
+      mkdirSync(path.join(root, 'extensions'));
+      writeFileSync(path.join(root, 'extensions', 'collector'), '');
+      writeFileSync(path.join(root, 'extensions', 'telemetry-agent'), '');
+      const beside = installedExtensions({
+        _HANDLER: path.join(root, 'otel-lambda-xray', 'handler.handler'),
+      });
+      assert.ok(beside.includes('collector') && beside.includes('telemetry-agent'), beside.join(','));
+      // A _HANDLER that is not this layer's entry says nothing of where the layer is.
+      const elsewhere = installedExtensions({ _HANDLER: path.join(root, 'index.handler') });
+      assert.ok(!elsewhere.includes('telemetry-agent'), elsewhere.join(','));
+      // A layer with no extensions folder beside it: nothing from there, and no error.
+      const bare = installedExtensions({
+        _HANDLER: path.join(root, 'nested', 'otel-lambda-xray', 'handler.handler'),
+      });
+      assert.ok(!bare.includes('telemetry-agent'), bare.join(','));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 function exportOnce(exporter: SpanExporter, spans: Parameters<SpanExporter['export']>[0]) {

@@ -13,7 +13,8 @@ const lambdaEnv = {
 };
 
 describe('loadConfig defaults', () => {
-  const { config, warnings } = loadConfig(lambdaEnv);
+  // With the collector extension installed, as the quick start sets the function up.
+  const { config, warnings } = loadConfig(lambdaEnv, ['collector']);
 
   test('no warnings for an environment without settings', () => {
     assert.deepEqual(warnings, []);
@@ -308,9 +309,9 @@ describe('loadConfig rejected values: one warning naming the variable and the va
     ],
     [
       { OTEL_TRACES_EXPORTER: 'zipkin' },
-      'OTEL_TRACES_EXPORTER value "zipkin" invalid, using otlp',
+      'OTEL_TRACES_EXPORTER value "zipkin" invalid, using xray',
       (c) => c.exporter,
-      'otlp',
+      'xray',
     ],
     [
       { OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4317' },
