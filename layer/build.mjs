@@ -99,13 +99,29 @@ const bundleOptions = {
   logLevel: 'warning',
 };
 
+/**
+ * `@opentelemetry/instrumentation` loads `import-in-the-middle` for every function; in the bundle it
+ * gets the layer's stand-in, which loads the package only for an ESM handler
+ * (`src/instrumentations/deferred-import-hooks.ts`).
+ */
+const deferredImportHooks = {
+  name: 'deferred-import-hooks',
+  setup(builder) {
+    builder.onResolve({ filter: /^import-in-the-middle$/ }, (args) =>
+      /[\\/]@opentelemetry[\\/]instrumentation[\\/]/.test(args.importer)
+        ? { path: path.join(root, 'src/instrumentations/deferred-import-hooks.ts') }
+        : undefined,
+    );
+  },
+};
+
 const result = await build({
   ...bundleOptions,
   entryPoints: [path.join(root, 'src/bootstrap/entry.ts')],
   outfile: path.join(lib, 'lib.cjs'),
   // import-in-the-middle must stay a real package: bundled, its ESM wrapping silently fails.
   external: ['import-in-the-middle', 'import-in-the-middle/*'],
-  plugins: [debugStub, semconvSubset],
+  plugins: [debugStub, semconvSubset, deferredImportHooks],
   metafile: true,
 });
 writeFileSync(path.join(dist, 'layer-meta.json'), JSON.stringify(result.metafile));

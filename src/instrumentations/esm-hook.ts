@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { loadImportHooks } from './deferred-import-hooks.js';
 
 interface SyncHooksSupport {
   readonly supportsSyncHooks: boolean;
@@ -28,6 +29,8 @@ export async function registerEsmHook(moduleNames: readonly string[]): Promise<v
       );
       return;
     }
+    // The instrumentations' hooks wait for the package until an ESM handler needs them (see there).
+    await loadImportHooks();
     const { register } = (await import('import-in-the-middle/register-hooks.mjs' as string)) as RegisterHooks;
     register({ include: [...moduleNames] });
   } catch (error) {

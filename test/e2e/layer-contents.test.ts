@@ -48,6 +48,21 @@ test('the bundle carries only the semantic conventions the instrumentations read
   }
 });
 
+test('loading the bundle loads neither import-in-the-middle nor node:worker_threads', () => {
+  // Only an ESM handler needs the package; the bundle's stand-in loads it then.
+  const out = execFileSync(
+    process.execPath,
+    [
+      '-e',
+      `require(${JSON.stringify(path.join(LAYER_DIR, 'otel-lambda-xray/lib.cjs'))});
+       console.log(Object.keys(require.cache).filter((f) => f.includes('import-in-the-middle')).length,
+         process.moduleLoadList.includes('NativeModule worker_threads'))`,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(out.trim(), '0 false');
+});
+
 test('otel-handler points _HANDLER at the layer unless OTEL_SDK_DISABLED is true, in any case and spacing', () => {
   const handlerSeen = (extra: Record<string, string>) => {
     const output = execFileSync(
