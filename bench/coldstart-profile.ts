@@ -11,9 +11,14 @@
  * the instrumentations patch pg, Sequelize, the AWS SDK and axios) and skips the invocations, which
  * would need its services.
  *
- * Usage: node build/bench/coldstart-profile.js [--runs 9 --runtime nodejs24.x --handler noop|app]
+ * `--exporter xray` exports as a function without a collector does (the layer's default then): X-Ray
+ * segment documents over UDP to a local socket standing in for the daemon.
+ *
+ * Usage: node build/bench/coldstart-profile.js [--runs 9 --runtime nodejs24.x --handler noop|app
+ *   --exporter otlp|xray]
  */
 import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import {
   cpSync,
   existsSync,
@@ -39,8 +44,12 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '9' },
     runtime: { type: 'string', default: 'nodejs24.x' },
     handler: { type: 'string', default: 'noop' },
+    exporter: { type: 'string', default: 'otlp' },
   },
 });
+if (values.exporter !== 'otlp' && values.exporter !== 'xray') {
+  throw new Error(`--exporter takes otlp or xray, not ${values.exporter}`);
+}
 const runs = Number(values.runs);
 const install = resolveRuntime(values.runtime as RuntimeName);
 const work = path.join(repoRoot, '.tmp/bench/profile');
@@ -124,6 +133,9 @@ process.stdout.write(JSON.stringify(marks));
 writeFileSync(path.join(work, 'driver.mjs'), DRIVER);
 
 const receiver = await OtlpReceiver.start();
+const daemon = createSocket('udp4');
+await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
+const daemonAddress = `127.0.0.1:${daemon.address().port}`;
 const env = (layer: boolean, lib = 'lib.cjs'): NodeJS.ProcessEnv => ({
   PROFILE_LIB: path.join(work, lib),
   PATH: process.env.PATH,
@@ -136,7 +148,10 @@ const env = (layer: boolean, lib = 'lib.cjs'): NodeJS.ProcessEnv => ({
   AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/bench',
   AWS_LAMBDA_LOG_STREAM_NAME: 'profile',
   AWS_REGION: 'us-east-1',
-  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+  // xray: the layer's default without a collector, to a socket where a stand-in daemon listens.
+  ...(values.exporter === 'otlp'
+    ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint }
+    : { AWS_XRAY_DAEMON_ADDRESS: daemonAddress }),
   PROFILE_LAYER: layer ? '1' : '0',
   PROFILE_INVOKE: invoke ? '1' : '0',
 });
@@ -186,6 +201,7 @@ try {
   await runDriver(true, ['--cpu-prof', `--cpu-prof-dir=${work}`, '--cpu-prof-interval=100'], 'lib-named.cjs');
 } finally {
   await receiver.close();
+  daemon.close();
 }
 
 const steps = (list: Marks[], names: string[]) => {
