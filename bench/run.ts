@@ -30,6 +30,7 @@ import {
   sizeTable,
   summarise,
 } from './lib/report.js';
+import { roundOrder } from './lib/round-order.js';
 import { postgresProblem, type Services, startServices } from './lib/services.js';
 import { FOOTNOTES } from './lib/setup-notes.js';
 import { allSetups, layerHasDaemonExporter, type Setup, type SetupContext } from './lib/setups.js';
@@ -124,8 +125,8 @@ try {
   }
   for (let round = 0; round < rounds; round++) {
     for (const handler of handlers) {
-      // Rotate the order each round so no setup always starts first (or right after a heavy one).
-      const order = setups.map((_, i) => setups[(i + round) % setups.length] as Setup);
+      // A new order each round: no setup always starts first, or always right after the same one.
+      const order = roundOrder(setups, round);
       const roundSamples = await measureRound(order, handler, context, options(handler));
       order.forEach((setup, k) => {
         const sample = roundSamples[k] as RunSample;
