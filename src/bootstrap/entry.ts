@@ -1,7 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { LAMBDA } from '../config/env-vars.js';
 import { installedExtensions } from '../config/lambda-extensions.js';
-import { type Config, loadConfig } from '../config/load-config.js';
+import { type Config, daemonTarget, loadConfig } from '../config/load-config.js';
 import { enableInstrumentations } from '../instrumentations/enable.js';
 import { registerEsmHook } from '../instrumentations/esm-hook.js';
 import type { InvocationTracer } from '../lambda/invocation.js';
@@ -96,7 +96,7 @@ function locatedOrUndefined(taskRoot: string, handlerString: string): HandlerLoc
 function exportTarget(config: Readonly<Config>): string {
   switch (config.exporter) {
     case 'xray':
-      return `to the X-Ray daemon at ${config.xrayDaemonAddress ?? '127.0.0.1:2000'}`;
+      return `to ${daemonTarget(config.xrayDaemonAddress)}`;
     case 'otlp':
       return `over OTLP (${config.otlpProtocol}) to ${config.otlpEndpoint}`;
     case 'none':

@@ -105,7 +105,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: OTEL_TRACES_EXPORTER,
     default: '`otlp` with a collector, else `xray`',
     description:
-      '`otlp` (OTLP to the collector extension, over HTTP or gRPC: see `OTEL_EXPORTER_OTLP_PROTOCOL`), `xray` (X-Ray segment documents over UDP straight to the X-Ray daemon Lambda runs when active tracing is on: no collector needed) or `none` (spans are made but not exported). Unset, it is `otlp` when the function is set up for a collector (the collector extension at `/opt/extensions/collector`, as the ADOT and OpenTelemetry collector layers install it, or `OPENTELEMETRY_COLLECTOR_CONFIG_URI` or any `OTEL_EXPORTER_OTLP_*` variable set), else `xray`. When other extensions are installed but none named `collector`, the choice is logged once at start-up.',
+      '`otlp` (OTLP to the collector extension, over HTTP or gRPC: see `OTEL_EXPORTER_OTLP_PROTOCOL`), `xray` (X-Ray segment documents over UDP straight to the X-Ray daemon Lambda runs when active tracing is on: no collector needed) or `none` (spans are made but not exported). Unset, it is `otlp` when the function is set up for a collector (the collector extension at `/opt/extensions/collector`, as the ADOT and OpenTelemetry collector layers install it, or `OPENTELEMETRY_COLLECTOR_CONFIG_URI` or any `OTEL_EXPORTER_OTLP_*` variable set), else `xray`. When other extensions are installed but none named `collector`, the choice is logged at start-up.',
   },
   {
     name: AWS_XRAY_DAEMON_ADDRESS,

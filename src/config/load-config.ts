@@ -1,7 +1,7 @@
 import { DiagLogLevel } from '@opentelemetry/api';
 import { usableHeaders } from '../export/otlp/exporter-config.js';
 import * as V from './env-vars.js';
-import { COLLECTOR_EXTENSION, LAMBDA_EXTENSIONS_DIR } from './lambda-extensions.js';
+import { COLLECTOR_EXTENSION, type InstalledExtensions, LAMBDA_EXTENSIONS_DIR } from './lambda-extensions.js';
 
 /** The propagators a user can name in `OTEL_PROPAGATORS`. */
 export type PropagatorName = 'xray' | 'tracecontext' | 'baggage';
@@ -133,21 +133,14 @@ const LOG_LEVELS: Readonly<Record<string, DiagLogLevel>> = {
 };
 const EXPORTERS: readonly ExporterName[] = ['otlp', 'xray', 'none'];
 /**
- * Variables that say the function exports to a collector: the collector layers' own configuration
- * and every OTLP exporter setting.
+ * The collector layers' own configuration variables: set, they say the function exports to a
+ * collector (as any `OTEL_EXPORTER_OTLP_*` variable does).
  */
-const COLLECTOR_VARIABLES: readonly string[] = [
+const COLLECTOR_CONFIG_VARIABLES: readonly string[] = [
   'OPENTELEMETRY_COLLECTOR_CONFIG_URI',
   'OPENTELEMETRY_COLLECTOR_CONFIG_FILE',
-  V.OTEL_EXPORTER_OTLP_ENDPOINT,
-  V.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-  V.OTEL_EXPORTER_OTLP_PROTOCOL,
-  V.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
-  V.OTEL_EXPORTER_OTLP_HEADERS,
-  V.OTEL_EXPORTER_OTLP_TRACES_HEADERS,
-  V.OTEL_EXPORTER_OTLP_TIMEOUT,
-  V.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
 ];
+const OTLP_VARIABLE_PREFIX = 'OTEL_EXPORTER_OTLP_';
 const SAMPLERS: readonly SamplerName[] = [
   'always_on',
   'always_off',
@@ -165,7 +158,10 @@ const SAMPLERS: readonly SamplerName[] = [
  * @example
  * const { config, warnings } = loadConfig({ OTEL_PROPAGATORS: 'xray,tracecontext' });
  */
-export function loadConfig(env: Env = process.env, extensions: readonly string[] = []): LoadedConfig {
+export function loadConfig(
+  env: Env = process.env,
+  extensions: InstalledExtensions = { folder: LAMBDA_EXTENSIONS_DIR, names: [] },
+): LoadedConfig {
   const warnings: string[] = [];
   const notices: string[] = [];
   const read = new Reader(env, warnings);
@@ -234,24 +230,36 @@ export function loadConfig(env: Env = process.env, extensions: readonly string[]
  */
 function defaultExporter(
   env: Env,
-  extensions: readonly string[],
+  extensions: InstalledExtensions,
 ): { exporter: 'otlp' | 'xray'; chosenBy: string; notices: string[] } {
-  const collector = `${LAMBDA_EXTENSIONS_DIR}/${COLLECTOR_EXTENSION}`;
-  if (extensions.includes(COLLECTOR_EXTENSION))
+  const collector = `${extensions.folder}/${COLLECTOR_EXTENSION}`;
+  if (extensions.names.includes(COLLECTOR_EXTENSION))
     return { exporter: 'otlp', chosenBy: `the collector extension (${collector})`, notices: [] };
-  const variable = COLLECTOR_VARIABLES.find((name) => nonEmpty(env[name]?.trim()) !== undefined);
+  const variable = Object.keys(env)
+    .filter((name) => name.startsWith(OTLP_VARIABLE_PREFIX) || COLLECTOR_CONFIG_VARIABLES.includes(name))
+    .sort()
+    .find((name) => nonEmpty(env[name]?.trim()) !== undefined);
   if (variable !== undefined) return { exporter: 'otlp', chosenBy: `${variable} is set`, notices: [] };
-  const chosenBy = `no collector extension (${collector}) and no OTEL_EXPORTER_OTLP_* variable`;
-  if (extensions.length === 0) return { exporter: 'xray', chosenBy, notices: [] };
+  const chosenBy = `no collector extension (${collector}) and no ${OTLP_VARIABLE_PREFIX}* variable`;
+  if (extensions.names.length === 0) return { exporter: 'xray', chosenBy, notices: [] };
   // Another extension may be a collector under another name: say what was chosen, and how not to.
-  const daemon = nonEmpty(env[V.AWS_XRAY_DAEMON_ADDRESS]?.trim()) ?? '127.0.0.1:2000';
   return {
     exporter: 'xray',
     chosenBy,
     notices: [
-      `no collector extension (${collector}; found ${extensions.join(', ')}) and no OTEL_EXPORTER_OTLP_* variable: spans go to the X-Ray daemon at ${daemon}; set ${V.OTEL_TRACES_EXPORTER}=otlp to send them to a collector`,
+      `no collector extension (${collector}; found ${extensions.names.join(', ')}) and no ${OTLP_VARIABLE_PREFIX}* variable: spans go to ${daemonTarget(env[V.AWS_XRAY_DAEMON_ADDRESS])}; set ${V.OTEL_TRACES_EXPORTER}=otlp to send them to a collector`,
     ],
   };
+}
+
+/**
+ * The daemon as a log line names it: where the datagrams go (the `udp:` part of a
+ * `tcp:… udp:…` address), or the default.
+ */
+export function daemonTarget(address: string | undefined): string {
+  const given = nonEmpty(address?.trim());
+  const udp = given === undefined ? undefined : (/(?:^|\s)udp:(\S+)/.exec(given)?.[1] ?? given);
+  return `the X-Ray daemon at ${udp ?? '127.0.0.1:2000'}`;
 }
 
 /** Reads one kind of value each; a bad value adds one warning naming the variable and the fallback. */

@@ -233,7 +233,7 @@ describe('with OTEL_TRACES_EXPORTER unset, the collector extension decides', () 
       assert.deepEqual(documents.map((d) => d.name).sort(), ['fixture-cjs', 'manual-work']);
       assert.match(
         fn.output(),
-        /spans go to the X-Ray daemon at 127\.0\.0\.1:\d+ \(no collector extension \(\/opt\/extensions\/collector\) and no OTEL_EXPORTER_OTLP_\* variable\)/,
+        /spans go to the X-Ray daemon at 127\.0\.0\.1:\d+ \(no collector extension \(\/\S+\/extensions\/collector\) and no OTEL_EXPORTER_OTLP_\* variable\)/,
       );
       assert.doesNotMatch(fn.output(), /WARN|ERROR/);
     }));

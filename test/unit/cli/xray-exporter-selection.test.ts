@@ -27,11 +27,14 @@ test('the xray exporter indexes what the shipped collector configuration indexes
   assert.deepEqual(loadConfig({ OTEL_LAMBDA_XRAY_INDEXED_ATTRIBUTES: '' }).config.xrayIndexedAttributes, []);
 });
 
+/** The extensions Lambda would run, as `installedExtensions` reports them. */
+const opt = (...names: string[]) => ({ folder: '/opt/extensions', names });
+
 test('OTEL_TRACES_EXPORTER selects otlp, xray or none; anything else warns and uses the default', () => {
-  assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'XRAY' }, ['collector']).config.exporter, 'xray');
+  assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'XRAY' }, opt('collector')).config.exporter, 'xray');
   assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: ' otlp ' }).config.exporter, 'otlp');
   assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'none' }).config.exporter, 'none');
-  const withCollector = loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin' }, ['collector']);
+  const withCollector = loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin' }, opt('collector'));
   assert.equal(withCollector.config.exporter, 'otlp');
   assert.deepEqual(withCollector.warnings, ['OTEL_TRACES_EXPORTER value "zipkin" invalid, using otlp']);
   const without = loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin' });
@@ -47,7 +50,7 @@ describe('the exporter when OTEL_TRACES_EXPORTER names none', () => {
   const daemonEnv = { AWS_XRAY_DAEMON_ADDRESS: '169.254.79.129:2000' };
 
   test('no collector: the X-Ray daemon, said nowhere (it is the documented default)', () => {
-    const { config, warnings, notices, exporterChosenBy } = loadConfig(daemonEnv, []);
+    const { config, warnings, notices, exporterChosenBy } = loadConfig(daemonEnv, opt());
     assert.equal(config.exporter, 'xray');
     assert.deepEqual(warnings, []);
     assert.deepEqual(notices, []);
@@ -62,10 +65,10 @@ describe('the exporter when OTEL_TRACES_EXPORTER names none', () => {
   });
 
   test('the collector extension installed: OTLP to it', () => {
-    const { config, notices, exporterChosenBy } = loadConfig(daemonEnv, [
-      'cloudwatch_lambda_agent',
-      'collector',
-    ]);
+    const { config, notices, exporterChosenBy } = loadConfig(
+      daemonEnv,
+      opt('cloudwatch_lambda_agent', 'collector'),
+    );
     assert.equal(config.exporter, 'otlp');
     assert.equal(exporterChosenBy, 'the collector extension (/opt/extensions/collector)');
     assert.equal(config.otlpEndpoint, 'http://localhost:4318/v1/traces');
@@ -83,6 +86,8 @@ describe('the exporter when OTEL_TRACES_EXPORTER names none', () => {
     'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
     'OTEL_EXPORTER_OTLP_TIMEOUT',
     'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
+    'OTEL_EXPORTER_OTLP_COMPRESSION',
+    'OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE',
   ]) {
     test(`${name} set: OTLP, though no extension is seen`, () => {
       const value = name.includes('ENDPOINT')
@@ -93,47 +98,74 @@ describe('the exporter when OTEL_TRACES_EXPORTER names none', () => {
             ? 'x-team=a'
             : name.includes('TIMEOUT')
               ? '1000'
-              : '/var/task/collector.yaml';
-      const chosen = loadConfig({ ...daemonEnv, [name]: value }, []);
+              : name.startsWith('OTEL_')
+                ? 'gzip'
+                : '/var/task/collector.yaml';
+      const chosen = loadConfig({ ...daemonEnv, [name]: value }, opt());
       assert.equal(chosen.config.exporter, 'otlp');
       assert.equal(chosen.exporterChosenBy, `${name} is set`);
       // Empty is unset (as everywhere in the configuration).
-      assert.equal(loadConfig({ ...daemonEnv, [name]: '  ' }, []).config.exporter, 'xray');
+      assert.equal(loadConfig({ ...daemonEnv, [name]: '  ' }, opt()).config.exporter, 'xray');
     });
   }
 
   test('other extensions but none named collector: the daemon, with one notice saying how to choose OTLP', () => {
-    const { config, warnings, notices } = loadConfig(daemonEnv, ['cloudwatch_lambda_agent', 'my-otel']);
+    const { config, warnings, notices } = loadConfig(daemonEnv, opt('cloudwatch_lambda_agent', 'my-otel'));
     assert.equal(config.exporter, 'xray');
     assert.deepEqual(warnings, []);
     assert.deepEqual(notices, [
       'no collector extension (/opt/extensions/collector; found cloudwatch_lambda_agent, my-otel) and no OTEL_EXPORTER_OTLP_* variable: spans go to the X-Ray daemon at 169.254.79.129:2000; set OTEL_TRACES_EXPORTER=otlp to send them to a collector',
     ]);
+    // A tcp/udp pair: the notice names where the datagrams go.
+    assert.match(
+      loadConfig({ AWS_XRAY_DAEMON_ADDRESS: 'tcp:10.0.0.1:2000 udp:10.0.0.2:2001' }, opt('my-otel'))
+        .notices[0] ?? '',
+      /spans go to the X-Ray daemon at 10\.0\.0\.2:2001;/,
+    );
+    // A collector found beside a local build of the layer is named where it was found.
+    assert.equal(
+      loadConfig(daemonEnv, { folder: '/work/dist/layer/extensions', names: ['collector'] }).exporterChosenBy,
+      'the collector extension (/work/dist/layer/extensions/collector)',
+    );
     // Named explicitly, the exporter needs no notice.
-    assert.deepEqual(loadConfig({ ...daemonEnv, OTEL_TRACES_EXPORTER: 'xray' }, ['my-otel']).notices, []);
-    assert.deepEqual(loadConfig({ ...daemonEnv, OTEL_TRACES_EXPORTER: 'otlp' }, ['my-otel']).notices, []);
+    assert.deepEqual(loadConfig({ ...daemonEnv, OTEL_TRACES_EXPORTER: 'xray' }, opt('my-otel')).notices, []);
+    assert.deepEqual(loadConfig({ ...daemonEnv, OTEL_TRACES_EXPORTER: 'otlp' }, opt('my-otel')).notices, []);
   });
 });
 
 describe('installedExtensions', () => {
-  test('lists /opt/extensions and the extensions folder beside the layer otel-handler points at', () => {
+  test('reads the extensions folder beside the layer otel-handler points at, /opt/extensions in Lambda', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'layer-'));
     try {
       mkdirSync(path.join(root, 'extensions'));
-      writeFileSync(path.join(root, 'extensions', 'collector'), '');
       writeFileSync(path.join(root, 'extensions', 'telemetry-agent'), '');
-      const beside = installedExtensions({
-        _HANDLER: path.join(root, 'otel-lambda-xray', 'handler.handler'),
+      writeFileSync(path.join(root, 'extensions', 'collector'), '');
+      const entry = path.join(root, 'otel-lambda-xray', 'handler.handler');
+      assert.deepEqual(installedExtensions({ _HANDLER: entry }), {
+        folder: path.join(root, 'extensions'),
+        names: ['collector', 'telemetry-agent'],
       });
-      assert.ok(beside.includes('collector') && beside.includes('telemetry-agent'), beside.join(','));
+      // Unpacked into /opt, as in Lambda.
+      assert.equal(
+        installedExtensions({ _HANDLER: '/opt/otel-lambda-xray/handler.handler' }).folder,
+        '/opt/extensions',
+      );
       // A _HANDLER that is not this layer's entry says nothing of where the layer is.
-      const elsewhere = installedExtensions({ _HANDLER: path.join(root, 'index.handler') });
-      assert.ok(!elsewhere.includes('telemetry-agent'), elsewhere.join(','));
-      // A layer with no extensions folder beside it: nothing from there, and no error.
+      assert.equal(installedExtensions({ _HANDLER: 'index.handler' }).folder, '/opt/extensions');
+      // A layer copied into the function's code: Lambda runs no extension from there.
+      assert.equal(
+        installedExtensions({ _HANDLER: entry, LAMBDA_TASK_ROOT: root }).folder,
+        '/opt/extensions',
+      );
+      assert.equal(
+        installedExtensions({ _HANDLER: entry, LAMBDA_TASK_ROOT: path.join(root, 'task') }).folder,
+        path.join(root, 'extensions'),
+      );
+      // No extensions folder: none, and no error.
       const bare = installedExtensions({
         _HANDLER: path.join(root, 'nested', 'otel-lambda-xray', 'handler.handler'),
       });
-      assert.ok(!bare.includes('telemetry-agent'), bare.join(','));
+      assert.deepEqual(bare, { folder: path.join(root, 'nested', 'extensions'), names: [] });
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -14,7 +14,7 @@ const lambdaEnv = {
 
 describe('loadConfig defaults', () => {
   // With the collector extension installed, as the quick start sets the function up.
-  const { config, warnings } = loadConfig(lambdaEnv, ['collector']);
+  const { config, warnings } = loadConfig(lambdaEnv, { folder: '/opt/extensions', names: ['collector'] });
 
   test('no warnings for an environment without settings', () => {
     assert.deepEqual(warnings, []);
