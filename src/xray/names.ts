@@ -29,6 +29,9 @@ const NEWER_THAN_SCHEMA = new RegExp(
   'gu',
 );
 
+/** A name of only the ASCII characters `DISALLOWED` lets through (letters, digits, space, symbols). */
+const ALLOWED_ASCII = /^[A-Za-z0-9 _.:/%&#=+\-@]+$/;
+
 /** Code points above the BMP: the schema's pattern lists none, so no astral letter validates. */
 const ASTRAL = /[\u{10000}-\u{10ffff}]/gu;
 
@@ -38,6 +41,9 @@ const ASTRAL = /[\u{10000}-\u{10ffff}]/gu;
  * does).
  */
 export function sanitizeSegmentName(name: string): string {
+  // Most names are plain ASCII, all allowed: kept as they are without running (and, in a fresh
+  // process, compiling: ~0.5 ms on the first export) the Unicode-class expressions below.
+  if (name.length <= MAX_NAME_LENGTH && name !== '' && ALLOWED_ASCII.test(name)) return name;
   const kept = name.replace(DISALLOWED, '').replace(NEWER_THAN_SCHEMA, '').replace(ASTRAL, '');
   // Everything left is in the BMP, so UTF-16 length is the code point count the schema counts.
   const cut = kept.length > MAX_NAME_LENGTH ? kept.slice(0, MAX_NAME_LENGTH) : kept;

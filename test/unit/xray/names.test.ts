@@ -20,6 +20,18 @@ test('every BMP character kept by the sanitiser is one the schema allows', () =>
   assert.deepEqual(rejected, [], `kept but invalid: ${rejected.slice(0, 20).join(' ')}`);
 });
 
+test('each ASCII character is kept or dropped as the Unicode classes say', () => {
+  const allowed = /[\p{L}\p{N}\p{Z}_.:/%&#=+\-@]/u;
+  for (let code = 0; code < 0x80; code += 1) {
+    const char = String.fromCharCode(code);
+    // Alone (the plain-ASCII shortcut, when kept) and beside a non-ASCII letter (the full rules).
+    for (const name of [`a${char}b`, `é${char}b`]) {
+      const expected = allowed.test(char) ? name : name.replace(char, '');
+      assert.equal(sanitizeSegmentName(name), expected, `U+${code.toString(16)} in ${JSON.stringify(name)}`);
+    }
+  }
+});
+
 test('letters, numbers, whitespace and the documented symbols are kept', () => {
   assert.equal(
     sanitizeSegmentName('Zahlung prüfen 日本 Ωmega ٣ _.:/%&#=+-@'),
