@@ -1,0 +1,119 @@
+/**
+ * Two builds of the layer, or one build under two configurations, compared on the warm cost of
+ * the no-op function: in each of `--pairs` pairs of fresh processes, A and B take their
+ * invocations in turns (each frozen between invocations, as the benchmark does), and each
+ * invocation's CPU time (all threads of the runtime process, from schedstat) and wall time are
+ * kept. Taking the two in turns cancels the machine's noise over time; fresh pairs cancel what
+ * sticks to one process (where its memory landed): one pair of two copies of the same build has
+ * measured up to 9% apart in CPU p50, the median of six pairs' differences within 2.5% (three runs
+ * here). That median is the figure to read: a change to the warm path smaller than that is noise.
+ *
+ * Usage: node build/bench/ab-warm.js --a DIR --b DIR [--pairs 6 --invocations 150
+ *   --runtime nodejs24.x --env-a JSON --env-b JSON]
+ * DIR is a built layer (`node layer/build.mjs --out X` puts it in X/layer). Both functions get the
+ * environment Lambda gives with active tracing on (`AWS_XRAY_DAEMON_ADDRESS` pointing at the
+ * benchmark's stand-in daemon), plus `--env-a`/`--env-b` (e.g. '{"OTEL_SDK_DISABLED":"true"}' to
+ * measure against the function untraced).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LocalFunction } from '../src/local/lambda-process.js';
+import type { RuntimeName } from '../src/local/runtime-entries.js';
+import { traceHeader } from '../test/helpers/traced-function.js';
+import { cpuMs } from './lib/measure.js';
+import { SpanSinks } from './lib/span-sinks.js';
+import { median, quantile } from './lib/stats.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { values } = parseArgs({
+  options: {
+    a: { type: 'string' },
+    b: { type: 'string' },
+    pairs: { type: 'string', default: '6' },
+    invocations: { type: 'string', default: '150' },
+    runtime: { type: 'string', default: 'nodejs24.x' },
+    'env-a': { type: 'string', default: '{}' },
+    'env-b': { type: 'string', default: '{}' },
+  },
+});
+if (values.a === undefined || values.b === undefined) {
+  console.error(
+    'ab-warm needs --a and --b, each a built layer folder (see the usage at the top of bench/ab-warm.ts)',
+  );
+  process.exit(2);
+}
+const invocations = Number(values.invocations);
+const pairs = Number(values.pairs);
+const WARM_UP = 20;
+
+const sinks = await SpanSinks.start();
+const sides = [
+  { name: 'A', dir: path.resolve(values.a), env: JSON.parse(values['env-a']) as Record<string, string> },
+  { name: 'B', dir: path.resolve(values.b), env: JSON.parse(values['env-b']) as Record<string, string> },
+].map((side) => ({ ...side, cpu: [] as number[], wall: [] as number[] }));
+/** Per pair, B's CPU p50 minus A's. */
+const deltas: number[] = [];
+const started: LocalFunction[] = [];
+try {
+  for (let pair = 0; pair < pairs; pair++) {
+    const fns: LocalFunction[] = [];
+    // Each side is started first in every other pair.
+    for (const side of pair % 2 === 0 ? sides : [...sides].reverse()) {
+      const fn = await LocalFunction.start({
+        runtime: values.runtime as RuntimeName,
+        taskRoot: path.join(repoRoot, 'test/fixtures/functions/bench-noop'),
+        handler: 'index.handler',
+        functionName: 'bench-noop',
+        memoryMb: 128,
+        optDir: side.dir,
+        execWrapper: path.join(side.dir, 'otel-handler'),
+        env: { ...sinks.lambdaTracingEnv, ...side.env },
+      });
+      started.push(fn);
+      fns[sides.indexOf(side)] = fn;
+    }
+    const cpu: number[][] = [[], []];
+    for (let i = 0; i < invocations + WARM_UP; i++) {
+      // Each goes first every other time.
+      for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+        const side = sides[k] as (typeof sides)[0];
+        const fn = fns[k] as LocalFunction;
+        const cpuBefore = cpuMs(fn.pid);
+        const begun = performance.now();
+        const result = await fn.invoke({}, { traceHeader: traceHeader(true).header });
+        const wall = performance.now() - begun;
+        const used = cpuMs(fn.pid) - cpuBefore;
+        if (result.status !== 'success')
+          throw new Error(`${side.name}: invocation ${result.status}\n${fn.output()}`);
+        if (i >= WARM_UP) {
+          side.cpu.push(used);
+          side.wall.push(wall);
+          cpu[k]?.push(used);
+        }
+      }
+    }
+    deltas.push(quantile(cpu[1] ?? [], 0.5) - quantile(cpu[0] ?? [], 0.5));
+    for (const fn of fns) await fn.stop();
+  }
+  console.log(
+    `${pairs} pairs of processes x ${invocations} warm invocations each, in turns, ${values.runtime}, no-op function (ms)`,
+  );
+  console.log('| side | layer | CPU p25 | CPU p50 | CPU p75 | wall p50 |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: |');
+  for (const side of sides) {
+    const q = (samples: number[], p: number) => quantile(samples, p).toFixed(3);
+    console.log(
+      `| ${side.name} | ${side.dir} ${JSON.stringify(side.env)} | ${q(side.cpu, 0.25)} | ${q(side.cpu, 0.5)} | ${q(side.cpu, 0.75)} | ${q(side.wall, 0.5)} |`,
+    );
+  }
+  const delta = median(deltas);
+  const base = quantile((sides[0] as (typeof sides)[0]).cpu, 0.5);
+  const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(3)}`;
+  console.log(
+    `B - A, CPU p50, median of the pairs: ${signed(delta)} ms (${((delta / base) * 100).toFixed(1)}%); per pair: ${deltas.map(signed).join(' ')}`,
+  );
+} finally {
+  for (const fn of started) await fn.stop();
+  await sinks.close();
+}
