@@ -166,10 +166,9 @@ export function loadConfig(
   const notices: string[] = [];
   const read = new Reader(env, warnings);
   const functionName = env[V.LAMBDA.functionName] ?? 'unknown-function';
-  const named = nonEmpty(env[V.OTEL_TRACES_EXPORTER]?.trim())?.toLowerCase();
   const byDefault = defaultExporter(env, extensions);
   const exporter = read.oneOf(V.OTEL_TRACES_EXPORTER, EXPORTERS, byDefault.exporter);
-  const isNamed = named !== undefined && (EXPORTERS as readonly string[]).includes(named);
+  const isNamed = read.isOneOf(V.OTEL_TRACES_EXPORTER, EXPORTERS);
   if (!isNamed) notices.push(...byDefault.notices);
 
   const otlp = read.otlpTarget();
@@ -329,6 +328,12 @@ class Reader {
     if ((allowed as readonly string[]).includes(value)) return value as T;
     this.invalid(name, value, fallback);
     return fallback;
+  }
+
+  /** Whether the variable names one of `allowed` (in any case), as `oneOf` reads it. */
+  isOneOf(name: string, allowed: readonly string[]): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    return value !== undefined && allowed.includes(value);
   }
 
   choice<T>(name: string, table: Readonly<Record<string, T>>, fallbackKey: string): T {

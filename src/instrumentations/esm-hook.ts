@@ -2,8 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { loadImportHooks } from './deferred-import-hooks.js';
 
 interface SyncHooksSupport {
-  /** A function in import-in-the-middle 3 (a boolean in some earlier releases). */
-  readonly supportsSyncHooks: boolean | (() => boolean);
+  readonly supportsSyncHooks: () => boolean;
 }
 interface RegisterHooks {
   readonly register: (options: { include: string[] }) => void;
@@ -24,11 +23,7 @@ export async function registerEsmHook(moduleNames: readonly string[]): Promise<v
     const support = (await import(
       'import-in-the-middle/supports-sync-hooks.mjs' as string
     )) as SyncHooksSupport;
-    const supported =
-      typeof support.supportsSyncHooks === 'function'
-        ? support.supportsSyncHooks()
-        : support.supportsSyncHooks;
-    if (!supported) {
+    if (!support.supportsSyncHooks()) {
       diag.warn(
         `libraries imported from ESM are not instrumented on Node ${process.version}: it needs 22.22.3+ or 24.11.1+`,
       );

@@ -30,7 +30,7 @@ test('hooks wait for the package, are made in order once it loads, and unhook ei
   const onPg = () => undefined;
   const pg = new Hook(['pg'], { internals: true }, onPg);
   const dropped = new Hook(['mysql'], { internals: true }, onPg);
-  const http = new Hook(['http'], { internals: true }, onPg);
+  new Hook(['http'], { internals: true }, onPg);
   dropped.unhook(); // disabled before any ESM handler appeared: never made
   assert.deepEqual(made, [], 'nothing is made before the package loads');
 
@@ -52,7 +52,6 @@ test('hooks wait for the package, are made in order once it loads, and unhook ei
   assert.deepEqual(unhooked, [[['pg'], { internals: true }, onPg]]);
   pg.unhook(); // twice is harmless
   assert.equal(unhooked.length, 1);
-  void http;
 
   await loadImportHooks(load);
   assert.equal(loads, 1, 'the package is loaded once');

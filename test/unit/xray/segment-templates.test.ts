@@ -13,6 +13,7 @@ import {
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { type SegmentDocumentOptions, toSegmentDocuments } from '../../../src/xray/segment-document.js';
 import { SegmentTemplates } from '../../../src/xray/segment-templates.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 import { LAMBDA_CONTEXT, makeTracing } from './helpers.js';
 
 const { record, under } = makeTracing();
@@ -107,7 +108,7 @@ test('spans with events or links, and values a template cannot copy, go the gene
 });
 
 test('random spans: every document made from a template is the one the translation makes', () => {
-  const random = seeded(20261202);
+  const random = seededRandom(20261202);
   for (const options of [
     {},
     { indexedAttributes: ['faas.trigger', 'http.route', 'tenant.id', 'db.system'] },
@@ -254,18 +255,6 @@ function randomValue(random: () => number, key: string): AttributeValue | undefi
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)] as T;
-}
-
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('a time JSON cannot write as a number goes the general way, never into a template', () => {
