@@ -21,17 +21,18 @@ import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import {
   cpSync,
-  existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { nodeArgs, type RuntimeName, resolveRuntime } from '../src/local/runtime-entries.js';
@@ -56,37 +57,26 @@ const work = path.join(repoRoot, '.tmp/bench/profile');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
-const DEBUG_STUB = path.join(repoRoot, 'layer/debug-stub.cjs');
-// The layer's bundle options (layer/build.mjs): minified for the timings, as shipped, and once more
-// unminified for the CPU profile, so its samples can be traced back to the bundled packages.
+// The layer's own bundle options (layer/bundle-options.mjs, plugins included): minified for the
+// timings, as shipped, and once more unminified for the CPU profile, so its samples can be traced
+// back to the bundled packages. Only the entry differs: it exports the start-up steps one by one.
+const { libBundleOptions } = (await import(
+  pathToFileURL(path.join(repoRoot, 'layer/bundle-options.mjs')).href
+)) as typeof import('../layer/bundle-options.mjs');
 for (const minify of [true, false]) {
   await build({
+    ...libBundleOptions({ minify }),
     entryPoints: [path.join(repoRoot, 'bench/lib/profile-entry.ts')],
     outfile: path.join(work, minify ? 'lib.cjs' : 'lib-named.cjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node22',
-    minify,
-    mainFields: ['module', 'main'],
-    external: ['import-in-the-middle', 'import-in-the-middle/*'],
-    legalComments: 'external',
     logLevel: 'error',
-    // As layer/build.mjs: `debug` resolves to the layer's no-op stand-in, when the checkout has one.
-    plugins: existsSync(DEBUG_STUB)
-      ? [
-          {
-            name: 'debug-stub',
-            setup: (b) => b.onResolve({ filter: /^debug$/ }, () => ({ path: DEBUG_STUB })),
-          },
-        ]
-      : [],
   });
 }
-const taskRoot = path.join(work, 'task');
+// Outside the checkout, as the benchmark's functions are: below it, the repository's node_modules
+// (pg, Sequelize, the AWS SDK) would turn on instrumentations a no-op function does not get.
+const taskRoot = mkdtempSync(path.join(tmpdir(), 'coldstart-profile-task-'));
+process.on('exit', () => rmSync(taskRoot, { recursive: true, force: true }));
 const invoke = values.handler !== 'app';
 if (invoke) {
-  mkdirSync(taskRoot);
   writeFileSync(path.join(taskRoot, 'index.js'), 'exports.handler = async () => ({ statusCode: 200 });\n');
   writeFileSync(path.join(taskRoot, 'package.json'), '{ "type": "commonjs" }\n');
 } else {
@@ -254,7 +244,8 @@ console.log(
   `built-in modules loaded only with the layer (${extraBuiltins.length}): ${extraBuiltins.join(', ')}`,
 );
 
-// The exec wrapper: one /bin/sh, a subshell for dirname, then exec.
+// The exec wrapper: one /bin/sh, then exec (run by its absolute path, as Lambda runs it, it starts
+// no other process).
 const wrapperRuns: number[] = [];
 for (let i = 0; i < 20; i++) {
   const started = performance.now();
