@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { LAYER_DIR } from '../helpers/traced-function.js';
@@ -61,6 +61,23 @@ test('loading the bundle loads neither import-in-the-middle nor node:worker_thre
     { encoding: 'utf8' },
   );
   assert.equal(out.trim(), '0 false');
+});
+
+test('otel-handler finds the layer however it is run: by absolute path, relative path or from its folder', () => {
+  const layerDir = realpathSync(LAYER_DIR);
+  const entry = path.join(layerDir, 'otel-lambda-xray/handler.handler');
+  const handlerSeen = (file: string, args: string[], cwd: string, PATH = process.env.PATH ?? '') =>
+    execFileSync(file, [...args, '/bin/sh', '-c', 'printf %s "$_HANDLER"'], {
+      encoding: 'utf8',
+      cwd,
+      env: { PATH, _HANDLER: 'index.handler' },
+    });
+  // As Lambda runs it (AWS_LAMBDA_EXEC_WRAPPER=/opt/otel-handler) it starts no other program to find
+  // its folder (each would add milliseconds to the cold start): with no PATH it still finds it.
+  assert.equal(handlerSeen(path.join(layerDir, 'otel-handler'), [], '/', '/nonexistent'), entry);
+  assert.equal(handlerSeen('./otel-handler', [], layerDir), entry);
+  assert.equal(handlerSeen(path.relative('/tmp', path.join(layerDir, 'otel-handler')), [], '/tmp'), entry);
+  assert.equal(handlerSeen('/bin/sh', ['otel-handler'], layerDir), entry);
 });
 
 test('otel-handler points _HANDLER at the layer unless OTEL_SDK_DISABLED is true, in any case and spacing', () => {
