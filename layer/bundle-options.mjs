@@ -60,6 +60,40 @@ const semconvSubset = {
   },
 };
 
+/**
+ * The CommonJS files of the bundle (the contrib instrumentations) `require()` the OpenTelemetry
+ * packages, of which the bundle holds the ES builds. For each such call esbuild makes a new
+ * CommonJS view of the ES module, copying every export as a getter (`__toCommonJS`): twenty-odd
+ * copies of the API's exports, nine of core's, at every cold start. Node's own `require` returns
+ * one cached object, and so does the bundle with this plugin: every `require()` of a package goes
+ * through one small CommonJS module per resolved file, which esbuild evaluates once.
+ */
+const requireOnce = {
+  name: 'require-once',
+  setup(builder) {
+    builder.onResolve({ filter: /^@opentelemetry\// }, async (args) => {
+      if (args.kind !== 'require-call' || args.pluginData?.requireOnce) return undefined;
+      const resolved = await builder.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: { requireOnce: true },
+      });
+      if (resolved.errors.length > 0 || resolved.external) return undefined;
+      // Named relative to the checkout, as esbuild names the bundle's other modules.
+      return { path: path.relative(root, resolved.path), namespace: 'require-once' };
+    });
+    builder.onLoad({ filter: /.*/, namespace: 'require-once' }, (args) => {
+      const file = path.join(root, args.path);
+      return {
+        contents: `module.exports = require(${JSON.stringify(file)});`,
+        loader: 'js',
+        resolveDir: path.dirname(file),
+      };
+    });
+  },
+};
+
 /** What every bundle of the layer shares. */
 const sharedOptions = {
   bundle: true,
@@ -107,6 +141,6 @@ export function libBundleOptions({ minify = true } = {}) {
     entryPoints: [path.join(root, 'src/bootstrap/entry.ts')],
     // import-in-the-middle must stay a real package: bundled, its ESM wrapping silently fails.
     external: ['import-in-the-middle', 'import-in-the-middle/*'],
-    plugins: [debugStub, semconvSubset, deferredImportHooks],
+    plugins: [debugStub, semconvSubset, deferredImportHooks, requireOnce],
   };
 }
