@@ -9,49 +9,43 @@
  * here). That median is the figure to read: a change to the warm path smaller than that is noise.
  *
  * Usage: node build/bench/ab-warm.js --a DIR --b DIR [--pairs 6 --invocations 150
- *   --runtime nodejs24.x --env-a JSON --env-b JSON]
+ *   --runtime nodejs24.x --env-a JSON --env-b JSON --evict-mib 64]
  * DIR is a built layer (`node layer/build.mjs --out X` puts it in X/layer). Both functions get the
  * environment Lambda gives with active tracing on (`AWS_XRAY_DAEMON_ADDRESS` pointing at the
  * benchmark's stand-in daemon), plus `--env-a`/`--env-b` (e.g. '{"OTEL_SDK_DISABLED":"true"}' to
  * measure against the function untraced).
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { LocalFunction } from '../src/local/lambda-process.js';
-import type { RuntimeName } from '../src/local/runtime-entries.js';
+import type { LocalFunction } from '../src/local/lambda-process.js';
 import { traceHeader } from '../test/helpers/traced-function.js';
+import { parseAbArgs, startNoopFunction } from './lib/ab-sides.js';
 import { cpuMs } from './lib/measure.js';
 import { SpanSinks } from './lib/span-sinks.js';
 import { median, quantile } from './lib/stats.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const { values } = parseArgs({
-  options: {
-    a: { type: 'string' },
-    b: { type: 'string' },
-    pairs: { type: 'string', default: '6' },
-    invocations: { type: 'string', default: '150' },
-    runtime: { type: 'string', default: 'nodejs24.x' },
-    'env-a': { type: 'string', default: '{}' },
-    'env-b': { type: 'string', default: '{}' },
-  },
-});
-if (values.a === undefined || values.b === undefined) {
-  console.error(
-    'ab-warm needs --a and --b, each a built layer folder (see the usage at the top of bench/ab-warm.ts)',
-  );
-  process.exit(2);
-}
+const {
+  values,
+  sides: abSides,
+  runtime,
+} = parseAbArgs('ab-warm', { pairs: '6', invocations: '150', 'evict-mib': '0' });
 const invocations = Number(values.invocations);
 const pairs = Number(values.pairs);
 const WARM_UP = 20;
 
+/**
+ * `--evict-mib N`: before each invocation, this process writes over N MiB of memory, pushing the
+ * frozen function out of the CPU caches as the benchmark's other setups do while it is frozen
+ * (on Lambda, other tenants). Warm figures then include the cold-cache cost every thaw pays.
+ */
+const evictBytes = Number(values['evict-mib']) * 1024 * 1024;
+const evictBuffer = new Uint8Array(evictBytes);
+let evictRound = 0;
+function evictCaches(): void {
+  evictRound = (evictRound + 1) & 0xff;
+  for (let offset = 0; offset < evictBytes; offset += 64) evictBuffer[offset] = evictRound;
+}
+
 const sinks = await SpanSinks.start();
-const sides = [
-  { name: 'A', dir: path.resolve(values.a), env: JSON.parse(values['env-a']) as Record<string, string> },
-  { name: 'B', dir: path.resolve(values.b), env: JSON.parse(values['env-b']) as Record<string, string> },
-].map((side) => ({ ...side, cpu: [] as number[], wall: [] as number[] }));
+const sides = abSides.map((side) => ({ ...side, cpu: [] as number[], wall: [] as number[] }));
 /** Per pair, B's CPU p50 minus A's. */
 const deltas: number[] = [];
 const started: LocalFunction[] = [];
@@ -60,16 +54,7 @@ try {
     const fns: LocalFunction[] = [];
     // Each side is started first in every other pair.
     for (const side of pair % 2 === 0 ? sides : [...sides].reverse()) {
-      const fn = await LocalFunction.start({
-        runtime: values.runtime as RuntimeName,
-        taskRoot: path.join(repoRoot, 'test/fixtures/functions/bench-noop'),
-        handler: 'index.handler',
-        functionName: 'bench-noop',
-        memoryMb: 128,
-        optDir: side.dir,
-        execWrapper: path.join(side.dir, 'otel-handler'),
-        env: { ...sinks.lambdaTracingEnv, ...side.env },
-      });
+      const fn = await startNoopFunction(side, runtime, sinks);
       started.push(fn);
       fns[sides.indexOf(side)] = fn;
     }
@@ -79,6 +64,7 @@ try {
       for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
         const side = sides[k] as (typeof sides)[0];
         const fn = fns[k] as LocalFunction;
+        if (evictBytes > 0) evictCaches();
         const cpuBefore = cpuMs(fn.pid);
         const begun = performance.now();
         const result = await fn.invoke({}, { traceHeader: traceHeader(true).header });
@@ -97,7 +83,7 @@ try {
     for (const fn of fns) await fn.stop();
   }
   console.log(
-    `${pairs} pairs of processes x ${invocations} warm invocations each, in turns, ${values.runtime}, no-op function (ms)`,
+    `${pairs} pairs of processes x ${invocations} warm invocations each, in turns, ${runtime}, no-op function (ms)`,
   );
   console.log('| side | layer | CPU p25 | CPU p50 | CPU p75 | wall p50 |');
   console.log('| --- | --- | ---: | ---: | ---: | ---: |');
