@@ -7,6 +7,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
+import { LINKED_ROOT_CONTEXT } from '../context/linked-context.js';
 
 const xray: TextMapPropagator = new AWSXRayPropagator();
 const HEADER = 'x-amzn-trace-id';
@@ -57,7 +58,7 @@ function parseLambdaHeader(header: string): Context | undefined {
   const traceId = `${match[1]}${match[2]}`;
   const spanId = match[3] as string;
   if (ZERO_ID.test(traceId) || ZERO_ID.test(spanId)) return undefined;
-  return trace.setSpanContext(ROOT_CONTEXT, {
+  return trace.setSpanContext(LINKED_ROOT_CONTEXT, {
     traceId,
     spanId,
     traceFlags: match[4] === '1' ? TraceFlags.SAMPLED : TraceFlags.NONE,

@@ -9,6 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
+import { LINKED_ROOT_CONTEXT } from '../context/linked-context.js';
 
 const xray = new AWSXRayPropagator();
 const HEADER = 'x-amzn-trace-id';
@@ -22,7 +23,7 @@ const HEADER = 'x-amzn-trace-id';
 export function xrayHeaderOf(spanContext: SpanContext): string | undefined {
   if (!isSpanContextValid(spanContext)) return undefined;
   const carrier: Record<string, string> = {};
-  xray.inject(trace.setSpanContext(ROOT_CONTEXT, spanContext), carrier, defaultTextMapSetter);
+  xray.inject(trace.setSpanContext(LINKED_ROOT_CONTEXT, spanContext), carrier, defaultTextMapSetter);
   return carrier[HEADER];
 }
 
@@ -35,8 +36,9 @@ export function outgoingXrayHeader(spanContext: SpanContext, fields: string | un
   return header === undefined || fields === undefined ? header : `${header};${fields}`;
 }
 
-// Lambda's header as it usually comes: nothing to pass on, and no split needed to see so.
+// Lambda's header as it usually comes: nothing to pass on, or only its Lineage, read without a split.
 const ONLY_TRACE_FIELDS = /^Root=[^;]*;Parent=[^;]*;Sampled=[^;]*$/;
+const TRACE_FIELDS_THEN_LINEAGE = /^Root=[^;]*;Parent=[^;]*;Sampled=[^;]*;(Lineage=[^;\s]*)$/;
 const TRACE_FIELDS = new Set(['root', 'parent', 'sampled']);
 
 /**
@@ -49,6 +51,8 @@ const TRACE_FIELDS = new Set(['root', 'parent', 'sampled']);
  */
 export function passedOnFieldsOf(header: string): string | undefined {
   if (ONLY_TRACE_FIELDS.test(header)) return undefined;
+  const lineage = TRACE_FIELDS_THEN_LINEAGE.exec(header);
+  if (lineage !== null) return lineage[1];
   let fields: string | undefined;
   for (const part of header.split(';')) {
     const field = part.trim();

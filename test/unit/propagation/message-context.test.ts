@@ -33,6 +33,18 @@ describe('message contexts and links', () => {
     assert.equal(passedOnFieldsOf(''), undefined);
   });
 
+  test("passedOnFieldsOf reads Lambda's usual header (trace fields, then Lineage) as the general way does", () => {
+    for (const lineage of ['Lineage=a87bd80c:1', 'Lineage=10:a87bd80c:3', 'Lineage=']) {
+      const header = `${SENDER_XRAY};${lineage}`;
+      assert.equal(passedOnFieldsOf(header), lineage);
+      // A trailing ';' takes the general way (split, trim, skip the trace fields): same answer.
+      assert.equal(passedOnFieldsOf(`${header};`), passedOnFieldsOf(header));
+    }
+    // Anything past the usual form goes the general way.
+    assert.equal(passedOnFieldsOf(`${SENDER_XRAY};Lineage=a87bd80c:1;Root=x`), 'Lineage=a87bd80c:1');
+    assert.equal(passedOnFieldsOf(`${SENDER_XRAY};Lineage=a b`), 'Lineage=a b');
+  });
+
   test('the X-Ray header wins over message attributes; attributes are read without it', () => {
     const producerOf = (carrier: MessageCarrierLike) => trace.getSpanContext(contextFromCarrier(carrier));
     const fromXray = producerOf({ xrayHeader: SENDER_XRAY, headers: { traceparent: other } });
