@@ -1,5 +1,5 @@
 import { type Context, context, diag, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
-import { ExportResultCode, suppressTracing } from '@opentelemetry/core';
+import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ExportHealth } from './export-health.js';
 
@@ -13,6 +13,15 @@ const EXPORT_CONTEXT = suppressTracing(ROOT_CONTEXT);
 /** An exporter whose requests in flight can stop keeping the process alive. */
 export interface ReleasableExporter {
   releaseInFlight(): void;
+}
+
+/**
+ * An exporter whose sends no instrumentation of the layer traces (UDP to the daemon, through
+ * `node:dgram`): its exports need not run in the suppressed context, which would cost a context
+ * switch on every invocation's flush.
+ */
+export interface UntracedExporter {
+  readonly sendsUntraced: boolean;
 }
 
 /** What the processor needs to know; resolved from configuration by the bootstrap. */
@@ -104,13 +113,12 @@ export class LambdaSpanProcessor implements SpanProcessor {
     try {
       this.exporter ??= this.config.createExporter();
       const exporter = this.exporter;
-      context.with(EXPORT_CONTEXT, () =>
-        exporter.export(batch, (result) =>
-          done(
-            result.code === ExportResultCode.SUCCESS ? undefined : (result.error?.message ?? 'unknown error'),
-          ),
-        ),
-      );
+      const exported = (result: ExportResult): void =>
+        done(
+          result.code === ExportResultCode.SUCCESS ? undefined : (result.error?.message ?? 'unknown error'),
+        );
+      if ((exporter as Partial<UntracedExporter>).sendsUntraced === true) exporter.export(batch, exported);
+      else context.with(EXPORT_CONTEXT, () => exporter.export(batch, exported));
     } catch (error) {
       done(String(error));
     }

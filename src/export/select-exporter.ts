@@ -1,6 +1,7 @@
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Config } from '../config/load-config.js';
+import type { UntracedExporter } from './lambda-span-processor.js';
 import { createOtlpExporter } from './otlp-exporter.js';
 
 /**
@@ -30,12 +31,17 @@ export function createSpanExporter(config: Readonly<Config>): SpanExporter {
  * A `SpanExporter` whose real exporter is created asynchronously on the first export. An exporter
  * that cannot be created fails each export (reported by the span processor) and never throws.
  */
-export class DeferredExporter implements SpanExporter {
+export class DeferredExporter implements SpanExporter, UntracedExporter {
   private exporter: Promise<SpanExporter> | undefined;
   /** The exporter once created: later exports call it directly, without a promise step. */
   private ready: SpanExporter | undefined;
 
   constructor(private readonly create: () => Promise<SpanExporter>) {}
+
+  /** As the exporter it created says (see `UntracedExporter`); `false` until it is created. */
+  get sendsUntraced(): boolean {
+    return (this.ready as Partial<UntracedExporter> | undefined)?.sendsUntraced === true;
+  }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     if (this.ready) {

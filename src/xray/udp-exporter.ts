@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { UntracedExporter } from '../export/lambda-span-processor.js';
 import { type DaemonAddress, resolveDaemonAddress } from './daemon-address.js';
 import { DAEMON_HEADER, fitToDatagram, MAX_DATAGRAM_BYTES } from './datagram-fit.js';
 import { type SegmentDocumentOptions, toSegmentDocuments } from './segment-document.js';
@@ -76,7 +77,9 @@ const HEADER_BYTES = Buffer.from(DAEMON_HEADER);
  * const exporter = new XRayUdpExporter({ address: process.env.AWS_XRAY_DAEMON_ADDRESS });
  * provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
  */
-export class XRayUdpExporter implements SpanExporter {
+export class XRayUdpExporter implements SpanExporter, UntracedExporter {
+  /** Its datagrams go through `node:dgram`, which no instrumentation of the layer traces. */
+  readonly sendsUntraced = true;
   /** Where the datagrams go. */
   readonly address: DaemonAddress;
   /** Running totals since construction. */

@@ -187,9 +187,12 @@ test('the xray exporter is created on the first export and sends to AWS_XRAY_DAE
   });
   const exporter = createSpanExporter(config);
   assert.ok(exporter instanceof DeferredExporter);
+  // Until it exists, exports run with tracing suppressed; then as the UDP exporter says: untraced.
+  assert.equal(exporter.sendsUntraced, false);
   const { record } = makeTracing();
   const span = record('handler', { kind: 1, attributes: { 'tenant.id': 'acme' } }, LAMBDA_CONTEXT);
   assert.equal((await exportOnce(exporter, [span])).code, ExportResultCode.SUCCESS);
+  assert.equal(exporter.sendsUntraced, true);
   const datagram = await received;
   assert.ok(datagram.startsWith('{"format":"json","version":1}\n'));
   assert.deepEqual(JSON.parse(datagram.split('\n')[1] ?? '').annotations, { tenant_id: 'acme' });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DiagLogLevel, diag } from '@opentelemetry/api';
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import { context, DiagLogLevel, diag } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { type ExportResult, ExportResultCode, isTracingSuppressed } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ExportHealth } from '../../../src/export/export-health.js';
 import { LambdaSpanProcessor } from '../../../src/export/lambda-span-processor.js';
@@ -10,7 +11,7 @@ import { makeSpans } from './otlp/span-fixtures.js';
 type Export = (spans: ReadableSpan[], done: (result: ExportResult) => void) => void;
 
 /** A processor over an exporter that does what `exportFn` says, with what it reported. */
-function processorWith(exportFn: Export, maxQueuedSpans = 2048) {
+function processorWith(exportFn: Export, maxQueuedSpans = 2048, exporterFields: object = {}) {
   const reports: string[] = [];
   const health = new ExportHealth();
   health.report = (kind, message) => {
@@ -19,6 +20,7 @@ function processorWith(exportFn: Export, maxQueuedSpans = 2048) {
   const exported: ReadableSpan[][] = [];
   let created = 0;
   const exporter: SpanExporter = {
+    ...exporterFields,
     export: (spans, done) => {
       exported.push(spans);
       exportFn(spans, done);
@@ -42,6 +44,25 @@ function processorWith(exportFn: Export, maxQueuedSpans = 2048) {
 const success: Export = (_spans, done) => done({ code: ExportResultCode.SUCCESS });
 
 describe('LambdaSpanProcessor', () => {
+  it("exports with tracing suppressed (the exporter's own calls are not traced), unless the exporter sends untraced", async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    try {
+      const suppressed: boolean[] = [];
+      const record: Export = (_spans, done) => {
+        suppressed.push(isTracingSuppressed(context.active()));
+        done({ code: ExportResultCode.SUCCESS });
+      };
+      for (const fields of [{}, { sendsUntraced: true }]) {
+        const kit = processorWith(record, 2048, fields);
+        kit.end(['a']);
+        await kit.processor.forceFlush();
+      }
+      assert.deepEqual(suppressed, [true, false]);
+    } finally {
+      context.disable();
+    }
+  });
+
   it('creates no exporter and resolves at once when nothing was queued', async () => {
     const kit = processorWith(success);
     await kit.processor.forceFlush();
