@@ -36,7 +36,7 @@ import { type SegmentDocumentOptions, toEpochSeconds, toSegmentDocument } from '
 export class SegmentTemplates {
   /** Documents made from a template so far (for tests and diagnostics). */
   filled = 0;
-  private readonly byResource = new WeakMap<object, Map<string, Shape>>();
+  private readonly byResource = new WeakMap<object, Shapes>();
 
   constructor(private readonly options: SegmentDocumentOptions) {}
 
@@ -64,16 +64,28 @@ export class SegmentTemplates {
     const attributes = span.attributes ?? {};
 
     const shapes = this.shapesOf(span.resource?.attributes ?? NO_RESOURCE);
-    const shapeKey = shapeKeyOf(span, parentIsValid, parent?.isRemote === true, hasEnd, attributes);
-    let shape = shapes.get(shapeKey);
+    const head = headKeyOf(span, parentIsValid, parent?.isRemote === true, hasEnd);
+    const sameHead = shapes.byHead.get(head);
+    let shape = sameHead?.find((candidate) => hasAttributesOf(candidate, attributes));
     if (shape === undefined) {
       // Shapes that never come back (a name with an ID in it) must not keep out those that do.
-      if (shapes.size >= LIMITS.shapes) shapes.clear();
+      if (shapes.count >= LIMITS.shapes) {
+        shapes.byHead.clear();
+        shapes.count = 0;
+      }
       // First of its shape: translated the general way, noting what the translation read.
       const reads = new Set<string>();
       const document = toSegmentDocument(span, this.options, reads);
-      shape = { holes: holesOf(attributes, reads), templates: new Map(), seen: new Set() };
-      shapes.set(shapeKey, shape);
+      shape = {
+        ...attributeListOf(attributes),
+        holes: holesOf(attributes, reads),
+        templates: new Map(),
+        seen: new Set(),
+      };
+      const list = shapes.byHead.get(head);
+      if (list === undefined) shapes.byHead.set(head, [shape]);
+      else list.push(shape);
+      shapes.count += 1;
       const valuesKey = valuesKeyOf(attributes, shape.holes);
       if (valuesKey !== undefined) shape.seen.add(valuesKey);
       return document === undefined ? undefined : JSON.stringify(document);
@@ -98,10 +110,10 @@ export class SegmentTemplates {
     return this.makeTemplate(shape, valuesKey, real);
   }
 
-  private shapesOf(resource: object): Map<string, Shape> {
+  private shapesOf(resource: object): Shapes {
     let shapes = this.byResource.get(resource);
     if (shapes === undefined) {
-      shapes = new Map();
+      shapes = { byHead: new Map(), count: 0 };
       this.byResource.set(resource, shapes);
     }
     return shapes;
@@ -160,8 +172,23 @@ const LIMITS = {
 
 const NO_RESOURCE = {};
 
-/** What the template knows of a shape: which attributes it copies, and its templates by values. */
+/**
+ * The shapes of one resource's spans, by {@link headKeyOf} (what decides the document but the
+ * attributes), then told apart by their attribute keys and types; `count` over all heads.
+ */
+interface Shapes {
+  readonly byHead: Map<string, Shape[]>;
+  count: number;
+}
+
+/**
+ * What the template knows of a shape: its attribute keys and their types, in order, which
+ * attributes it copies, and its templates by values.
+ */
 interface Shape {
+  readonly keys: readonly string[];
+  /** One {@link typeCode} per key. */
+  readonly types: string;
   /** Attributes the translation did not read, of a type it copies as it is (see {@link holesOf}). */
   readonly holes: ReadonlySet<string>;
   /** By {@link valuesKeyOf}; `null`: these values cannot be templated. */
@@ -319,24 +346,41 @@ function epochText(time: HrTime): string | undefined {
 }
 
 /**
- * Everything but the attribute values that decides the document: kind, parent, end, status, name,
- * and each attribute's key and type, in order.
+ * Everything but the attributes that decides the document: kind, parent, end, status and name. A
+ * short key on purpose: made for every span, after a freeze, and looked up in a map.
  */
-function shapeKeyOf(
+function headKeyOf(
   span: ReadableSpan,
   parentIsValid: boolean,
   parentIsRemote: boolean,
   hasEnd: boolean,
-  attributes: Attributes,
 ): string {
   const status = span.status;
   const message = status?.message ?? '';
-  const name = span.name ?? '';
-  let key = `${span.kind}|${parentIsValid ? (parentIsRemote ? 2 : 1) : 0}|${hasEnd ? 1 : 0}|${status?.code}|${message.length}:${message}|${name.length}:${name}|`;
-  for (const attribute in attributes) {
-    key += `${attribute.length}:${attribute}${typeCode(attributes[attribute])}`;
+  return `${span.kind}|${parentIsValid ? (parentIsRemote ? 2 : 1) : 0}|${hasEnd ? 1 : 0}|${status?.code}|${message.length}:${message}|${span.name ?? ''}`;
+}
+
+/** The attribute keys and types of a span, in order, as a shape keeps them. */
+function attributeListOf(attributes: Attributes): { keys: string[]; types: string } {
+  const keys: string[] = [];
+  let types = '';
+  for (const key in attributes) {
+    keys.push(key);
+    types += typeCode(attributes[key]);
   }
-  return key;
+  return { keys, types };
+}
+
+/** Whether `attributes` has the shape's keys, in its order, with values of its types. */
+function hasAttributesOf(shape: Shape, attributes: Attributes): boolean {
+  const { keys, types } = shape;
+  let index = 0;
+  for (const key in attributes) {
+    if (keys[index] !== key || types.charCodeAt(index) !== typeCode(attributes[key]).charCodeAt(0))
+      return false;
+    index += 1;
+  }
+  return index === keys.length;
 }
 
 function typeCode(value: AttributeValue | undefined): string {

@@ -107,6 +107,28 @@ test('spans with events or links, and values a template cannot copy, go the gene
   assert.equal(templates.filled, filledBefore);
 });
 
+test('spans alike but for their attribute keys, order or types each get their own document', () => {
+  const options = {};
+  const templates = new SegmentTemplates(options);
+  const variants: Attributes[] = [
+    { 'http.route': '/a', 'user.tier': 'gold' },
+    { 'user.tier': 'gold', 'http.route': '/a' },
+    { 'http.route': '/a', 'user.tier': 3 },
+    { 'http.route': '/a', 'user.tier': ['gold'] },
+    { 'http.route': '/a' },
+    { 'http.route': '/a', 'user.tier': 'gold', 'user.id': 'u-1' },
+    {},
+  ];
+  for (let round = 0; round < 4; round++) {
+    for (const attributes of variants) {
+      const filled = templates.filled;
+      checked(templates, record('GET /a', { kind: SpanKind.SERVER, attributes }, LAMBDA_CONTEXT), options);
+      // Met a fourth time, each variant comes from a template of its own (checked against the translation).
+      if (round === 3) assert.equal(templates.filled, filled + 1, JSON.stringify(attributes));
+    }
+  }
+});
+
 test('random spans: every document made from a template is the one the translation makes', () => {
   const random = seededRandom(20261202);
   for (const options of [
