@@ -1,22 +1,38 @@
+import { performance } from 'node:perf_hooks';
+
+/**
+ * How much earlier than asked a kept timer may fire, for `refresh()` to re-arm it rather than a new
+ * timer being made (the guard then waits the rest).
+ */
+const REUSE_EARLY_MS = 1000;
+
 /**
  * Calls `onDeadline` `marginMs` before the invocation's deadline, unless cancelled first. Lambda
  * stops a function that reaches its deadline at once, so the invocation span must be ended and
  * flushed before that moment or it is lost, and with it the very trace that shows the timeout.
+ *
+ * Given a {@link DeadlineTimer}, it arms that one rather than making a timer of its own; when it
+ * is held by another invocation (several run at once), or there is none, it makes its own.
  */
 export class DeadlineGuard {
+  /** Its own timer: none kept, or the kept one fired early and the guard waits the rest. */
   private timer: NodeJS.Timeout | undefined;
+  private kept: DeadlineTimer | undefined;
+  private dueAt = 0;
   private firedFlag = false;
 
-  constructor(remainingMs: number | undefined, marginMs: number, onDeadline: () => void) {
+  constructor(
+    remainingMs: number | undefined,
+    marginMs: number,
+    private readonly onDeadline: () => void,
+    timers?: DeadlineTimer,
+  ) {
     if (remainingMs === undefined || !Number.isFinite(remainingMs)) return;
     // With less time left than the margin, still leave the handler most of what remains.
-    const delay = remainingMs > marginMs * 2 ? remainingMs - marginMs : remainingMs / 2;
-    this.timer = setTimeout(() => {
-      this.firedFlag = true;
-      onDeadline();
-    }, delay);
-    // The guard must never be the reason a callback handler's event loop stays alive.
-    this.timer.unref();
+    const delay = Math.max(0, remainingMs > marginMs * 2 ? remainingMs - marginMs : remainingMs / 2);
+    this.dueAt = performance.now() + delay;
+    if (timers?.hold(this, delay) === true) this.kept = timers;
+    else this.wait(delay);
   }
 
   /** Whether the deadline was reached before the handler finished. */
@@ -26,5 +42,71 @@ export class DeadlineGuard {
 
   cancel(): void {
     clearTimeout(this.timer);
+    this.kept?.release(this);
+  }
+
+  /** A timer went off: at the deadline, or (the kept timer, armed for a shorter delay) before it. */
+  timerFired(): void {
+    const left = this.dueAt - performance.now();
+    if (left >= 1) {
+      this.wait(left);
+      return;
+    }
+    this.firedFlag = true;
+    this.onDeadline();
+  }
+
+  private wait(ms: number): void {
+    this.timer = setTimeout(() => this.timerFired(), ms);
+    // The guard must never be the reason a callback handler's event loop stays alive.
+    this.timer.unref();
+  }
+}
+
+/**
+ * One timer kept from invocation to invocation for their deadline guards: re-armed with `refresh()`
+ * when the next deadline is as far as the last one or a little farther (as it is, the function's
+ * timeout being the same each time), instead of a timer made and cleared on every invocation's way
+ * to the user's handler (a `Timeout`, its async resource and a timer list of its own duration,
+ * after every freeze). When a guard is done, the timer is let go but not cleared: if it goes off
+ * with no guard holding it (frozen past it, or idle), nothing happens; it is unref'd, so it keeps
+ * nothing alive.
+ */
+export class DeadlineTimer {
+  /** Timers made so far (for tests and diagnostics). */
+  made = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** The delay the timer was made with, which `refresh()` arms it for again. */
+  private delayMs = 0;
+  private holder: DeadlineGuard | undefined;
+
+  /**
+   * Arms the timer for `guard`, to go off in `delayMs` or up to a second earlier (the guard then
+   * waits the rest); `false` when another guard holds it.
+   */
+  hold(guard: DeadlineGuard, delayMs: number): boolean {
+    if (this.holder !== undefined) return false;
+    this.holder = guard;
+    if (this.timer !== undefined && delayMs >= this.delayMs && delayMs - this.delayMs <= REUSE_EARLY_MS) {
+      this.timer.refresh();
+      return true;
+    }
+    clearTimeout(this.timer);
+    this.delayMs = delayMs;
+    this.timer = setTimeout(() => this.wentOff(), delayMs);
+    this.timer.unref();
+    this.made += 1;
+    return true;
+  }
+
+  /** `guard` no longer needs the timer (cancelled, or it went off). */
+  release(guard: DeadlineGuard): void {
+    if (this.holder === guard) this.holder = undefined;
+  }
+
+  private wentOff(): void {
+    const guard = this.holder;
+    this.holder = undefined;
+    guard?.timerFired();
   }
 }

@@ -11,7 +11,7 @@ import type { Config } from '../config/load-config.js';
 import type { ExportHealth } from '../export/export-health.js';
 import { messageLinks } from '../propagation/message-links.js';
 import { passedOnFieldsOf, withPassedOnFields } from '../propagation/xray-header.js';
-import { DeadlineGuard } from './deadline-guard.js';
+import { DeadlineGuard, DeadlineTimer } from './deadline-guard.js';
 import { type Flush, type FlushOutcome, flushWithinDeadline } from './flush.js';
 import { type ArnAttributes, arnAttributes } from './function-resource.js';
 import { selectInvocationParent } from './incoming-context.js';
@@ -50,6 +50,8 @@ const FINISHED: Promise<void> = Promise.resolve();
 export class InvocationTracer {
   private coldStart = process.env.AWS_LAMBDA_INITIALIZATION_TYPE !== 'provisioned-concurrency';
   private readonly arnCache = new Map<string, ArnAttributes>();
+  /** The timer every invocation's deadline guard arms in turn. */
+  private readonly deadlineTimer = new DeadlineTimer();
 
   constructor(private readonly options: InvocationTracerConfig) {}
 
@@ -88,7 +90,14 @@ export class InvocationTracer {
     // Set here, not passed to startSpan, which copies and checks them twice more for the sampler:
     // the samplers this layer offers (OTEL_TRACES_SAMPLER) decide on the parent and trace ID alone.
     span.setAttributes(attributes);
-    return new ActiveInvocation(span, trace.setSpan(parent, span), description, lambdaContext, this.options);
+    return new ActiveInvocation(
+      span,
+      trace.setSpan(parent, span),
+      description,
+      lambdaContext,
+      this.options,
+      this.deadlineTimer,
+    );
   }
 
   private arnAttributesFor(arn: string): ArnAttributes {
@@ -115,9 +124,13 @@ export class ActiveInvocation {
     private readonly description: InvocationDescription,
     private readonly lambdaContext: TraceableLambdaContext | undefined,
     private readonly options: InvocationTracerConfig,
+    deadlineTimer?: DeadlineTimer,
   ) {
-    this.guard = new DeadlineGuard(this.remainingMs(), options.config.timeoutMarginMs, () =>
-      this.onDeadline(),
+    this.guard = new DeadlineGuard(
+      this.remainingMs(),
+      options.config.timeoutMarginMs,
+      () => this.onDeadline(),
+      deadlineTimer,
     );
   }
 
