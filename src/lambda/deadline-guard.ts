@@ -6,6 +6,9 @@ import { performance } from 'node:perf_hooks';
  */
 const REUSE_EARLY_MS = 1000;
 
+/** The longest delay a Node timer takes (a longer one goes off after 1 ms); the guard waits again. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Calls `onDeadline` `marginMs` before the invocation's deadline, unless cancelled first. Lambda
  * stops a function that reaches its deadline at once, so the invocation span must be ended and
@@ -57,7 +60,7 @@ export class DeadlineGuard {
   }
 
   private wait(ms: number): void {
-    this.timer = setTimeout(() => this.timerFired(), ms);
+    this.timer = setTimeout(() => this.timerFired(), Math.min(ms, MAX_TIMER_MS));
     // The guard must never be the reason a callback handler's event loop stays alive.
     this.timer.unref();
   }
@@ -93,7 +96,7 @@ export class DeadlineTimer {
     }
     clearTimeout(this.timer);
     this.delayMs = delayMs;
-    this.timer = setTimeout(() => this.wentOff(), delayMs);
+    this.timer = setTimeout(() => this.wentOff(), Math.min(delayMs, MAX_TIMER_MS));
     this.timer.unref();
     this.made += 1;
     return true;

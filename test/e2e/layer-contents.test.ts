@@ -78,6 +78,10 @@ test('otel-handler finds the layer however it is run: by absolute path, relative
   assert.equal(handlerSeen('./otel-handler', [], layerDir), entry);
   assert.equal(handlerSeen(path.relative('/tmp', path.join(layerDir, 'otel-handler')), [], '/tmp'), entry);
   assert.equal(handlerSeen('/bin/sh', ['otel-handler'], layerDir), entry);
+  // `..`, `.` and `//` resolved away: the runtime refuses a handler path with `..` in it.
+  for (const odd of ['nodejs/../otel-handler', './otel-handler', 'nodejs//../otel-handler']) {
+    assert.equal(handlerSeen(`${layerDir}/${odd}`, [], '/'), entry, odd);
+  }
 });
 
 test('otel-handler points _HANDLER at the layer unless OTEL_SDK_DISABLED is true, in any case and spacing', () => {

@@ -25,18 +25,28 @@ describe('DeadlineGuard', () => {
     assert.equal(cancelled.guard.fired, false);
   });
 
-  it('with no time left, fires at once, without a negative timeout (which Node warns about)', async () => {
-    const warnings: string[] = [];
-    const onWarning = (warning: Error) => warnings.push(warning.name);
-    process.on('warning', onWarning);
+  it('asks timers only for delays Node takes: none negative (Node 24 warns), none past 2^31-1 ms', async () => {
+    const delays: number[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = ((callback: () => void, delay?: number) => {
+      delays.push(delay ?? 0);
+      return realSetTimeout(callback, delay);
+    }) as typeof setTimeout;
+    let late: ReturnType<typeof guarded>;
+    let far: ReturnType<typeof guarded>;
     try {
-      const late = guarded(-5);
-      await sleep(20);
-      assert.equal(late.fired.length, 1);
+      late = guarded(-5);
+      // Longer than a Node timer takes (it would go off after 1 ms): the guard waits in steps.
+      far = guarded(2 ** 31 + 5000, new DeadlineTimer());
+      await sleep(30);
     } finally {
-      process.off('warning', onWarning);
+      globalThis.setTimeout = realSetTimeout;
     }
-    assert.deepEqual(warnings, []);
+    far.guard.cancel();
+    assert.equal(late.fired.length, 1, 'no time left: fires at once');
+    assert.deepEqual(far.fired, [], 'a far deadline does not fire early');
+    assert.ok(delays.length <= 3, `timers asked: ${delays.join(', ')}`);
+    for (const delay of delays) assert.ok(delay >= 0 && delay <= 2 ** 31 - 1, `delay ${delay}`);
   });
 
   it('without a deadline (no remaining time), never fires', async () => {
