@@ -7,15 +7,15 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import type { Config } from '../config/load-config.js';
+import { type Config, daemonTarget } from '../config/load-config.js';
 import type { ExportHealth } from '../export/export-health.js';
 import { messageLinks } from '../propagation/message-links.js';
-import { passedOnFieldsOf, withPassedOnFields } from '../propagation/xray-header.js';
+import { withPassedOnFields } from '../propagation/xray-header.js';
 import { DeadlineGuard, DeadlineTimer } from './deadline-guard.js';
 import { type Flush, type FlushOutcome, flushWithinDeadline } from './flush.js';
 import { type ArnAttributes, arnAttributes } from './function-resource.js';
 import { selectInvocationParent } from './incoming-context.js';
-import { lambdaTraceHeader, parentFromTraceHeader, type TraceableLambdaContext } from './parent-context.js';
+import { lambdaTraceHeader, readLambdaHeader, type TraceableLambdaContext } from './parent-context.js';
 import { describeInvocation, describeResult, type InvocationDescription } from './triggers/index.js';
 
 /** What the invocation tracer needs from the bootstrap. */
@@ -61,14 +61,15 @@ export class InvocationTracer {
     const description = describeInvocation(event);
     const header = lambdaTraceHeader(lambdaContext);
     // Lambda's trace header, or the HTTP caller's when the policy says so; the other one is linked.
+    const lambda = readLambdaHeader(header);
     const selected = selectInvocationParent(
-      parentFromTraceHeader(header),
+      lambda.parent,
       description.incomingHeaders,
       config.incomingContext,
     );
     const links = selected.links;
     // Whichever parent was chosen, Lambda's Lineage goes on with every trace header written.
-    const parent = withPassedOnFields(selected.context, header && passedOnFieldsOf(header));
+    const parent = withPassedOnFields(selected.context, lambda.passedOn);
     const attributes: Attributes = {
       ...description.attributes,
       'faas.trigger': description.trigger,
@@ -246,7 +247,7 @@ export class ActiveInvocation {
 /** The question to ask the reader of a slow-export warning, for the exporter in use. */
 function exportTarget(config: Readonly<Config>): string {
   return config.exporter === 'xray'
-    ? `is the X-Ray daemon reachable at ${config.xrayDaemonAddress ?? '127.0.0.1:2000'}?`
+    ? `is ${daemonTarget(config.xrayDaemonAddress)} reachable?`
     : `is the collector listening at ${config.otlpEndpoint}?`;
 }
 

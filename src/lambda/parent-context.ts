@@ -8,6 +8,7 @@ import {
 } from '@opentelemetry/api';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
 import { LINKED_ROOT_CONTEXT } from '../context/linked-context.js';
+import { passedOnFieldsOf } from '../propagation/xray-header.js';
 
 const xray: TextMapPropagator = new AWSXRayPropagator();
 const HEADER = 'x-amzn-trace-id';
@@ -32,29 +33,51 @@ export function lambdaTraceHeader(context: TraceableLambdaContext | undefined): 
   return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
 }
 
+/** What Lambda's trace header gives the invocation: its parent, and the fields to pass on. */
+export interface LambdaHeader {
+  /** The header as a remote span context (`ROOT_CONTEXT` without a header). */
+  readonly parent: Context;
+  /** The fields other than `Root`, `Parent` and `Sampled`, as `passedOnFieldsOf` reads them. */
+  readonly passedOn: string | undefined;
+}
+
 /**
  * The parent of the invocation span: Lambda's trace header as a remote span context, so the span's
  * trace ID is the header's `Root`, its parent the header's `Parent`, and `Sampled=0` makes the
  * parent-based sampler drop the whole invocation.
  */
 export function parentFromTraceHeader(header: string | undefined): Context {
-  if (header === undefined) return ROOT_CONTEXT;
-  return parseLambdaHeader(header) ?? xray.extract(ROOT_CONTEXT, { [HEADER]: header }, defaultTextMapGetter);
+  return readLambdaHeader(header).parent;
 }
 
+const NO_HEADER: LambdaHeader = { parent: ROOT_CONTEXT, passedOn: undefined };
+
 /**
- * The header exactly as Lambda writes it, `Root=1-{8 hex}-{24 hex};Parent={16 hex};Sampled=0|1`
- * (then maybe `;Lineage=…`). Read here with one regular expression because it is read on every
- * invocation, where the propagator (carrier, getter, split, per-part checks) cost ~35 µs after a
- * freeze; the result is the context the propagator would give (a test holds them equal). Anything
- * else (another order, spacing, all-zero ids) goes to the propagator.
+ * Lambda's trace header, read once for the parent and the fields passed on. The header exactly as
+ * Lambda writes it, `Root=1-{8 hex}-{24 hex};Parent={16 hex};Sampled=0|1`, then nothing or
+ * `;Lineage=…`, is read with one regular expression, because it is read on every invocation, where
+ * the propagator (carrier, getter, split, per-part checks) cost ~35 µs after a freeze; the result is
+ * what the propagator and `passedOnFieldsOf` give (tests hold them equal), which read anything else
+ * (another order, spacing, more fields, all-zero ids).
  */
-const LAMBDA_HEADER = /^Root=1-([0-9a-f]{8})-([0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=([01])(?:;|$)/;
+export function readLambdaHeader(header: string | undefined): LambdaHeader {
+  if (header === undefined) return NO_HEADER;
+  const match = LAMBDA_HEADER.exec(header);
+  const rest = match?.[5];
+  const usual = match !== null && (rest === undefined || LINEAGE_ONLY.test(rest));
+  const parent = usual ? contextOf(match) : undefined;
+  if (parent !== undefined) return { parent, passedOn: rest };
+  return {
+    parent: xray.extract(ROOT_CONTEXT, { [HEADER]: header }, defaultTextMapGetter),
+    passedOn: passedOnFieldsOf(header),
+  };
+}
+
+const LAMBDA_HEADER = /^Root=1-([0-9a-f]{8})-([0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=([01])(?:;(.*))?$/;
+const LINEAGE_ONLY = /^Lineage=[^;\s]*$/;
 const ZERO_ID = /^0+$/;
 
-function parseLambdaHeader(header: string): Context | undefined {
-  const match = LAMBDA_HEADER.exec(header);
-  if (!match) return undefined;
+function contextOf(match: RegExpExecArray): Context | undefined {
   const traceId = `${match[1]}${match[2]}`;
   const spanId = match[3] as string;
   if (ZERO_ID.test(traceId) || ZERO_ID.test(spanId)) return undefined;

@@ -36,9 +36,8 @@ export function outgoingXrayHeader(spanContext: SpanContext, fields: string | un
   return header === undefined || fields === undefined ? header : `${header};${fields}`;
 }
 
-// Lambda's header as it usually comes: nothing to pass on, or only its Lineage, read without a split.
+// Lambda's header as it usually comes: nothing to pass on, and no split needed to see so.
 const ONLY_TRACE_FIELDS = /^Root=[^;]*;Parent=[^;]*;Sampled=[^;]*$/;
-const TRACE_FIELDS_THEN_LINEAGE = /^Root=[^;]*;Parent=[^;]*;Sampled=[^;]*;(Lineage=[^;\s]*)$/;
 const TRACE_FIELDS = new Set(['root', 'parent', 'sampled']);
 
 /**
@@ -51,8 +50,6 @@ const TRACE_FIELDS = new Set(['root', 'parent', 'sampled']);
  */
 export function passedOnFieldsOf(header: string): string | undefined {
   if (ONLY_TRACE_FIELDS.test(header)) return undefined;
-  const lineage = TRACE_FIELDS_THEN_LINEAGE.exec(header);
-  if (lineage !== null) return lineage[1];
   let fields: string | undefined;
   for (const part of header.split(';')) {
     const field = part.trim();

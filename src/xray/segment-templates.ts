@@ -65,13 +65,14 @@ export class SegmentTemplates {
 
     const shapes = this.shapesOf(span.resource?.attributes ?? NO_RESOURCE);
     const head = headKeyOf(span, parentIsValid, parent?.isRemote === true, hasEnd);
-    const sameHead = shapes.byHead.get(head);
+    let sameHead = shapes.byHead.get(head);
     let shape = sameHead?.find((candidate) => hasAttributesOf(candidate, attributes));
     if (shape === undefined) {
       // Shapes that never come back (a name with an ID in it) must not keep out those that do.
       if (shapes.count >= LIMITS.shapes) {
         shapes.byHead.clear();
         shapes.count = 0;
+        sameHead = undefined;
       }
       // First of its shape: translated the general way, noting what the translation read.
       const reads = new Set<string>();
@@ -82,9 +83,8 @@ export class SegmentTemplates {
         templates: new Map(),
         seen: new Set(),
       };
-      const list = shapes.byHead.get(head);
-      if (list === undefined) shapes.byHead.set(head, [shape]);
-      else list.push(shape);
+      if (sameHead === undefined) shapes.byHead.set(head, [shape]);
+      else sameHead.push(shape);
       shapes.count += 1;
       const valuesKey = valuesKeyOf(attributes, shape.holes);
       if (valuesKey !== undefined) shape.seen.add(valuesKey);
@@ -376,8 +376,7 @@ function hasAttributesOf(shape: Shape, attributes: Attributes): boolean {
   const { keys, types } = shape;
   let index = 0;
   for (const key in attributes) {
-    if (keys[index] !== key || types.charCodeAt(index) !== typeCode(attributes[key]).charCodeAt(0))
-      return false;
+    if (keys[index] !== key || types[index] !== typeCode(attributes[key])) return false;
     index += 1;
   }
   return index === keys.length;

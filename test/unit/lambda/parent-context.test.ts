@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultTextMapGetter, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
-import { parentFromTraceHeader } from '../../../src/lambda/parent-context.js';
+import { parentFromTraceHeader, readLambdaHeader } from '../../../src/lambda/parent-context.js';
+import { passedOnFieldsOf } from '../../../src/propagation/xray-header.js';
 
 const propagator = new AWSXRayPropagator();
 const viaPropagator = (header: string) =>
@@ -42,5 +43,29 @@ describe('parentFromTraceHeader', () => {
       isRemote: true,
     });
     assert.equal(parentFromTraceHeader(undefined), ROOT_CONTEXT);
+  });
+
+  it('reads the fields to pass on as passedOnFieldsOf does, in the same reading', () => {
+    const lambda = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    const headers = [
+      lambda,
+      `${lambda};Lineage=a87bd80c:1|68fd508a:5`,
+      `${lambda};Lineage=`,
+      `${lambda};`,
+      `${lambda};Lineage=a87bd80c:1;Foo=bar`,
+      `${lambda};Lineage=a b`,
+      `${lambda}; Lineage=a87bd80c:1 `,
+      `${lambda};Root=1-00000000-000000000000000000000000`,
+      'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=0000000000000000;Sampled=1;Lineage=a87bd80c:1',
+      'Parent=53995c3f42cd8ad8;Lineage=a87bd80c:1;Sampled=1;Root=1-5759e988-bd862e3fe1be46a994272793',
+      'garbage',
+    ];
+    for (const header of headers) {
+      const read = readLambdaHeader(header);
+      assert.equal(read.passedOn, passedOnFieldsOf(header), header);
+      assert.deepEqual(trace.getSpanContext(read.parent), viaPropagator(header), header);
+    }
+    assert.equal(readLambdaHeader(`${lambda};Lineage=a87bd80c:1`).passedOn, 'Lineage=a87bd80c:1');
+    assert.deepEqual(readLambdaHeader(undefined), { parent: ROOT_CONTEXT, passedOn: undefined });
   });
 });

@@ -33,14 +33,14 @@ describe('message contexts and links', () => {
     assert.equal(passedOnFieldsOf(''), undefined);
   });
 
-  test("passedOnFieldsOf reads Lambda's usual header (trace fields, then Lineage) as the general way does", () => {
+  test("passedOnFieldsOf reads Lambda's usual header (trace fields, then Lineage), and its variants", () => {
     for (const lineage of ['Lineage=a87bd80c:1', 'Lineage=10:a87bd80c:3', 'Lineage=']) {
       const header = `${SENDER_XRAY};${lineage}`;
       assert.equal(passedOnFieldsOf(header), lineage);
-      // A trailing ';' takes the general way (split, trim, skip the trace fields): same answer.
+      // A trailing ';' (an empty field) changes nothing.
       assert.equal(passedOnFieldsOf(`${header};`), passedOnFieldsOf(header));
     }
-    // Anything past the usual form goes the general way.
+    // Trace fields after the Lineage are skipped; a value with a space is kept as written.
     assert.equal(passedOnFieldsOf(`${SENDER_XRAY};Lineage=a87bd80c:1;Root=x`), 'Lineage=a87bd80c:1');
     assert.equal(passedOnFieldsOf(`${SENDER_XRAY};Lineage=a b`), 'Lineage=a b');
   });
