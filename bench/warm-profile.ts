@@ -14,8 +14,12 @@
  *
  * Needs `perf` (Debian: `apt-get install linux-perf`) and the right to profile the processes.
  *
+ * `--variant NAME=JSON` (repeatable) adds a setup: this layer as `ours-udp` runs it, with JSON's
+ * variables added (e.g. `sampled-off={"OTEL_TRACES_SAMPLER":"always_off"}`), to split the layer's
+ * cost by what it turns off.
+ *
  * Usage: node build/bench/warm-profile.js [--setups ours-udp,adot --warm 300 --frequency 4000
- *   --top 30 --runtime nodejs24.x]
+ *   --top 30 --runtime nodejs24.x --variant NAME=JSON]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +50,7 @@ const { values } = parseArgs({
     frequency: { type: 'string', default: '4000' },
     top: { type: 'string', default: '30' },
     runtime: { type: 'string', default: 'nodejs24.x' },
+    variant: { type: 'string', multiple: true, default: [] },
   },
 });
 const warm = Number(values.warm);
@@ -69,8 +74,28 @@ const built = spawnSync(process.execPath, ['layer/build.mjs', '--out', work, '--
 if (built.status !== 0) process.exit(1);
 const layerDir = path.join(work, 'layer');
 
-const wanted = ['baseline', ...values.setups.split(',').filter((id) => id !== 'baseline')];
-const known = allSetups(layerHasDaemonExporter());
+const wanted = [
+  'baseline',
+  ...values.setups.split(',').filter((id) => id !== 'baseline' && id !== ''),
+  ...values.variant.map((variant) => variant.slice(0, variant.indexOf('='))),
+];
+const known = [...allSetups(layerHasDaemonExporter())];
+const ours = known.find((s) => s.id === 'ours-udp');
+for (const variant of values.variant) {
+  const at = variant.indexOf('=');
+  if (at <= 0 || ours === undefined)
+    throw new Error(`--variant wants NAME=JSON (and the ours-udp setup): ${variant}`);
+  const extra = JSON.parse(variant.slice(at + 1)) as Record<string, string>;
+  known.push({
+    ...ours,
+    id: variant.slice(0, at),
+    label: `${ours.label} with ${variant.slice(at + 1)}`,
+    launch: (context) => {
+      const launch = ours.launch(context);
+      return { ...launch, env: { ...launch.env, ...extra } };
+    },
+  });
+}
 const setups = wanted.map((id) => {
   const setup = known.find((s) => s.id === id);
   if (!setup) throw new Error(`unknown setup ${id}; known: ${known.map((s) => s.id).join(', ')}`);
