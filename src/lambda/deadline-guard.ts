@@ -33,8 +33,9 @@ export class DeadlineGuard {
     if (remainingMs === undefined || !Number.isFinite(remainingMs)) return;
     // With less time left than the margin, still leave the handler most of what remains.
     const delay = Math.max(0, remainingMs > marginMs * 2 ? remainingMs - marginMs : remainingMs / 2);
-    this.dueAt = performance.now() + delay;
-    if (timers?.hold(this, delay) === true) this.kept = timers;
+    const now = performance.now();
+    this.dueAt = now + delay;
+    if (timers?.hold(this, delay, now) === true) this.kept = timers;
     else this.wait(delay);
   }
 
@@ -67,31 +68,42 @@ export class DeadlineGuard {
 }
 
 /**
- * One timer kept from invocation to invocation for their deadline guards: re-armed with `refresh()`
- * when the next deadline is as far as the last one or a little farther (as it is, the function's
- * timeout being the same each time), instead of a timer made and cleared on every invocation's way
- * to the user's handler (a `Timeout`, its async resource and a timer list of its own duration,
- * after every freeze). When a guard is done, the timer is let go but not cleared: if it goes off
- * with no guard holding it (frozen past it, or idle), nothing happens; it is unref'd, so it keeps
- * nothing alive.
+ * One timer kept from invocation to invocation for their deadline guards, instead of a timer made
+ * and cleared on every invocation's way to the user's handler (a `Timeout`, its async resource and
+ * a timer list of its own duration, after every freeze). While it is still set to go off before the
+ * next guard's deadline, and not within the first half of that guard's wait, it is left as it is:
+ * invocations that follow each other closely (where the per-invocation cost shows) touch no timer
+ * at all, and one that runs long meets it early and its guard waits the rest. Otherwise it is
+ * re-armed with `refresh()` when the next deadline is as far as the one it was made for or a little
+ * farther (as it is, the function's timeout being the same each time), or made anew. When a guard
+ * is done, the timer is let go but not cleared: if it goes off with no guard holding it (frozen
+ * past it, or idle), nothing happens; it is unref'd, so it keeps nothing alive.
  */
 export class DeadlineTimer {
   /** Timers made so far (for tests and diagnostics). */
   made = 0;
+  /** Timers re-armed with `refresh()` so far (for tests and diagnostics). */
+  refreshed = 0;
   private timer: NodeJS.Timeout | undefined;
   /** The delay the timer was made with, which `refresh()` arms it for again. */
   private delayMs = 0;
+  /** When the timer goes off (`performance.now()` time); -Infinity once it went off. */
+  private dueAt = Number.NEGATIVE_INFINITY;
   private holder: DeadlineGuard | undefined;
 
   /**
-   * Arms the timer for `guard`, to go off in `delayMs` or up to a second earlier (the guard then
-   * waits the rest); `false` when another guard holds it.
+   * Has the timer go off for `guard` at most `delayMs` from `now` (`performance.now()`), and not in
+   * the first half of that (the guard waits the rest when it goes off early); `false` when another
+   * guard holds it.
    */
-  hold(guard: DeadlineGuard, delayMs: number): boolean {
+  hold(guard: DeadlineGuard, delayMs: number, now: number = performance.now()): boolean {
     if (this.holder !== undefined) return false;
     this.holder = guard;
+    if (this.dueAt <= now + delayMs && this.dueAt - now >= delayMs / 2) return true;
     if (this.timer !== undefined && delayMs >= this.delayMs && delayMs - this.delayMs <= REUSE_EARLY_MS) {
       this.timer.refresh();
+      this.refreshed += 1;
+      this.dueAt = now + this.delayMs;
       return true;
     }
     clearTimeout(this.timer);
@@ -99,6 +111,8 @@ export class DeadlineTimer {
     this.timer = setTimeout(() => this.wentOff(), Math.min(delayMs, MAX_TIMER_MS));
     this.timer.unref();
     this.made += 1;
+    // A delay Node cannot take is waited in turns: the timer then goes off before the deadline.
+    this.dueAt = now + Math.min(delayMs, MAX_TIMER_MS);
     return true;
   }
 
@@ -108,6 +122,7 @@ export class DeadlineTimer {
   }
 
   private wentOff(): void {
+    this.dueAt = Number.NEGATIVE_INFINITY;
     const guard = this.holder;
     this.holder = undefined;
     guard?.timerFired();

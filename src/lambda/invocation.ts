@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   diag,
+  type Link,
   type Span,
   SpanStatusCode,
   type Tracer,
@@ -43,8 +44,11 @@ export type Outcome =
 // Leave the runtime a little time to post the response after the flush gave up.
 const RESPONSE_RESERVE_MS = 50;
 
-/** What `finish` returns when there is nothing left to wait for. */
-const FINISHED: Promise<void> = Promise.resolve();
+/**
+ * What `finish` returns when there is nothing left to wait for (the spans were handed over before
+ * it returned): the wrapper then passes the result on without another promise turn.
+ */
+export const FINISHED: Promise<void> = Promise.resolve();
 
 /** Starts one span per invocation and ends and flushes it before the response leaves. */
 export class InvocationTracer {
@@ -83,9 +87,15 @@ export class InvocationTracer {
       attributes['aws.lambda.invoked_arn'] = arn;
       Object.assign(attributes, this.arnAttributesFor(arn));
     }
+    const fromMessages = messageLinks(event, description.source);
+    const allLinks: readonly Link[] =
+      fromMessages.length === 0 ? links : links.length === 0 ? fromMessages : [...links, ...fromMessages];
     const span = this.options.tracer.startSpan(
       description.spanName ?? config.lambda.functionName,
-      { kind: description.kind, links: [...links, ...messageLinks(event, description.source)] },
+      // The SDK copies the links it is given.
+      allLinks.length === 0
+        ? { kind: description.kind }
+        : { kind: description.kind, links: allLinks as Link[] },
       parent,
     );
     // Set here, not passed to startSpan, which copies and checks them twice more for the sampler:

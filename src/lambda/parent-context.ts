@@ -75,12 +75,13 @@ export function readLambdaHeader(header: string | undefined): LambdaHeader {
 
 const LAMBDA_HEADER = /^Root=1-([0-9a-f]{8})-([0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=([01])(?:;(.*))?$/;
 const LINEAGE_ONLY = /^Lineage=[^;\s]*$/;
-const ZERO_ID = /^0+$/;
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_SPAN_ID = '0'.repeat(16);
 
 function contextOf(match: RegExpExecArray): Context | undefined {
   const traceId = `${match[1]}${match[2]}`;
   const spanId = match[3] as string;
-  if (ZERO_ID.test(traceId) || ZERO_ID.test(spanId)) return undefined;
+  if (traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return undefined;
   return trace.setSpanContext(LINKED_ROOT_CONTEXT, {
     traceId,
     spanId,

@@ -1,5 +1,5 @@
 import { context as otelContext } from '@opentelemetry/api';
-import type { ActiveInvocation, InvocationTracer, Outcome } from './invocation.js';
+import { type ActiveInvocation, FINISHED, type InvocationTracer, type Outcome } from './invocation.js';
 import type { TraceableLambdaContext } from './parent-context.js';
 
 /** A Lambda handler as the runtime sees it. */
@@ -138,9 +138,18 @@ function settleAfterFinish(
   returned: PromiseLike<unknown>,
   success: (result: unknown) => Outcome,
 ): Promise<unknown> {
+  // When the finish left nothing to wait for (the usual case), the value goes on as it is: a
+  // promise returned here would cost the runtime's `await` two more turns, after every freeze.
   return Promise.resolve(returned).then(
-    (result) => invocation.finish(success(result)).then(() => result),
-    (error: unknown) => invocation.finish({ ok: false, error }).then(() => Promise.reject(error)),
+    (result) => {
+      const finishing = invocation.finish(success(result));
+      return finishing === FINISHED ? result : finishing.then(() => result);
+    },
+    (error: unknown) => {
+      const finishing = invocation.finish({ ok: false, error });
+      if (finishing === FINISHED) throw error;
+      return finishing.then(() => Promise.reject(error));
+    },
   );
 }
 

@@ -73,6 +73,20 @@ describe('DeadlineTimer', () => {
     assert.ok((later.fired[0] as number) >= 89, `fired after ${later.fired[0]} ms, 90 ms asked`);
   });
 
+  it('is left as it is while it goes off in the second half of the next wait, refreshed after that', async () => {
+    const timers = new DeadlineTimer();
+    for (let invocation = 0; invocation < 5; invocation++) guarded(110, timers).guard.cancel();
+    assert.equal(timers.refreshed, 0, 'invocations close together touch no timer');
+    assert.equal(timers.made, 1);
+    await sleep(60); // Past half of the kept timer's 100 ms (or past all of it, on a busy machine).
+    const later = guarded(110, timers);
+    assert.equal(timers.refreshed, 1);
+    assert.equal(timers.made, 1);
+    await sleep(150);
+    assert.equal(later.fired.length, 1);
+    assert.ok((later.fired[0] as number) >= 99, `fired after ${later.fired[0]} ms, 100 ms asked`);
+  });
+
   it('makes a new timer for a nearer deadline: a kept timer never goes off late', async () => {
     const timers = new DeadlineTimer();
     guarded(3000, timers).guard.cancel();

@@ -90,6 +90,43 @@ describe('wrapHandler', () => {
     assert.equal(flushes, 2, 'flushed at the end of both invocations');
   });
 
+  test('when the flush handed everything over at once, the result and the error come a turn after the handler', async () => {
+    const tracer = new InvocationTracer({
+      tracer: new BasicTracerProvider().getTracer('test'),
+      flush: () => undefined,
+      config: loadConfig({ AWS_LAMBDA_FUNCTION_NAME: 'unit-fn' }).config,
+      health: new ExportHealth(),
+    });
+    /** How many promise turns after the call `outcome` settled (every turn after a freeze costs). */
+    const turnsUntilSettled = async (outcome: unknown): Promise<number> => {
+      let settled = false;
+      Promise.resolve(outcome).then(
+        () => {
+          settled = true;
+        },
+        () => {
+          settled = true;
+        },
+      );
+      let turns = 0;
+      while (!settled && turns < 20) {
+        await Promise.resolve();
+        turns += 1;
+      }
+      return turns;
+    };
+    const result = { statusCode: 200 };
+    const plain = await turnsUntilSettled((async () => result)());
+    const resolved = await turnsUntilSettled(wrapHandler(async () => result, tracer)({}, lambdaContext()));
+    const rejected = await turnsUntilSettled(
+      wrapHandler(async () => {
+        throw new Error('failed');
+      }, tracer)({}, lambdaContext()),
+    );
+    assert.equal(resolved, plain + 1, 'one turn more than the handler alone');
+    assert.equal(rejected, plain + 1, 'one turn more than the handler alone');
+  });
+
   test('returns the very same result object, after the flush', async () => {
     const { tracer, state, exporter } = setup(20);
     const result = { statusCode: 200 };
