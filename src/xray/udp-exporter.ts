@@ -30,9 +30,12 @@ export interface XRayUdpExporterOptions extends SegmentDocumentOptions {
 
 /** Running totals of what the exporter did, for diagnostics and tests. */
 export interface XRayUdpExporterStats {
-  /** Datagrams the OS accepted. */
+  /**
+   * Datagrams the OS accepted; on the connected socket, a send made without a callback (see
+   * {@link CHECK_EVERY}) counts as accepted when `send()` did not throw.
+   */
   sentDatagrams: number;
-  /** Datagrams the OS refused (or that timed out). */
+  /** Datagrams the OS refused (or that timed out), as far as their callbacks told. */
   failedDatagrams: number;
   /** Documents (or split-out pieces) too large to send even when reduced, or unserialisable. */
   droppedDocuments: number;
@@ -67,9 +70,11 @@ const HEADER_BYTES = Buffer.from(DAEMON_HEADER);
  * returned, without the address lookup, the extra turn and the send callback an unconnected send
  * waits for. On a connected socket Node (20 to 24, `lib/dgram.js` `doSend`) makes the `sendto()`
  * inside `send()` itself; only a full socket buffer (`EAGAIN`) defers it to the event loop, which
- * a lone daemon datagram does not meet. Errors the OS reports through the send callback, after the
- * export called back, are counted then and reported with the next export; "connection refused"
- * (no daemon listening) is counted only, as such datagrams were always lost silently. A host name
+ * a lone daemon datagram does not meet. Only one send in {@link CHECK_EVERY} there carries a
+ * callback (Node calls it on the next tick even for a send already done). Errors the OS reports
+ * through the send callback, after the export called back, are counted then and reported with the
+ * next export, and every send is checked until one succeeds; "connection refused" (no daemon
+ * listening) is counted only, as such datagrams were always lost silently. A host name
  * (which could change address) or a socket that cannot be connected keeps an unconnected socket,
  * with a lookup per send, and exports that wait for their send callbacks.
  *
@@ -104,6 +109,10 @@ export class XRayUdpExporter implements SpanExporter, UntracedExporter {
   private connecting: Promise<Socket | undefined> | undefined;
   /** Datagrams sent on the connected socket whose send callback has not run yet. */
   private inFlight = 0;
+  /** Sends on the connected socket to make without a callback before the next checked one. */
+  private uncheckedLeft = 0;
+  /** The last checked send failed (other than refused): every send is checked until one succeeds. */
+  private failing = false;
   /** `forceFlush` calls waiting for `inFlight` to reach zero. */
   private drainWaiters: (() => void)[] = [];
   /** Send failures the OS reported after their export had called back, not yet reported. */
@@ -268,17 +277,26 @@ export class XRayUdpExporter implements SpanExporter, UntracedExporter {
 
   /**
    * Sends the datagrams on the connected socket without waiting for their callbacks; returns how
-   * many `send()` refused at once. The rest are counted when their callbacks run.
+   * many `send()` refused at once. The checked ones are counted when their callbacks run, the
+   * others as sent at once (see {@link CHECK_EVERY}).
    */
   private sendConnected(socket: Socket, datagrams: readonly Datagram[]): number {
     let failed = 0;
     for (const datagram of datagrams) {
-      this.inFlight += 1;
+      const checked = this.uncheckedLeft === 0 || this.failing;
       try {
-        socket.send(datagram, this.onConnectedSent);
+        if (checked) {
+          this.inFlight += 1;
+          this.uncheckedLeft = CHECK_EVERY - 1;
+          socket.send(datagram, this.onConnectedSent);
+        } else {
+          this.uncheckedLeft -= 1;
+          socket.send(datagram);
+          this.stats.sentDatagrams += 1;
+        }
       } catch (error: unknown) {
         // Thrown before anything was queued (a socket closed under us): no callback will come.
-        this.inFlight -= 1;
+        if (checked) this.inFlight -= 1;
         failed += 1;
         diag.debug(`X-Ray: datagram to ${this.address.host}:${this.address.port} not sent`, error);
       }
@@ -289,7 +307,7 @@ export class XRayUdpExporter implements SpanExporter, UntracedExporter {
   }
 
   /**
-   * Callback of every send on the connected socket (one function, not one per datagram). It runs
+   * Callback of every checked send on the connected socket (one function, not one per datagram). It runs
    * after the export called back, so a failure is counted now and reported with the next export;
    * except "connection refused": nobody listens at the daemon's address, which the unconnected
    * socket never learns either, and which loses the datagrams silently as it always did.
@@ -298,12 +316,14 @@ export class XRayUdpExporter implements SpanExporter, UntracedExporter {
     this.inFlight -= 1;
     if (error === null) {
       this.stats.sentDatagrams += 1;
+      this.failing = false;
     } else {
       this.stats.failedDatagrams += 1;
       diag.debug(`X-Ray: datagram to ${this.address.host}:${this.address.port} not sent`, error);
       if (!isConnectionRefused(error)) {
         this.lateFailures += 1;
         this.lateError = error;
+        this.failing = true;
       }
     }
     if (this.inFlight === 0) this.wakeDrainWaiters();
@@ -386,6 +406,18 @@ export class XRayUdpExporter implements SpanExporter, UntracedExporter {
     return this.socket;
   }
 }
+
+/**
+ * One send in this many on the connected socket carries a callback (the first always does, and
+ * every send while they fail). Node calls a send's callback on the next tick even when the send
+ * was done inside `send()`: a tick object and a turn of its queue on every invocation's way to its
+ * response (~40 µs after a freeze, a twentieth of the layer's warm cost). What the callbacks find
+ * is diagnostics only (the export has called back already): a path to the daemon that fails fails
+ * every send, so a check in sixteen still finds it within a few invocations. A send Node had to
+ * defer (a full socket buffer, which a lone daemon datagram does not meet) and made without a
+ * callback is not waited for by `forceFlush`.
+ */
+export const CHECK_EVERY = 16;
 
 /** An unref'd UDP socket whose errors are logged, never thrown. */
 function openSocket(type: 'udp4' | 'udp6', onClose: () => void): Socket {

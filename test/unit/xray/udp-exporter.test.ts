@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
 import { SpanKind } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { MAX_DATAGRAM_BYTES } from '../../../src/xray/datagram-fit.js';
 import type { XRaySegmentDocument } from '../../../src/xray/segment-types.js';
-import { XRayUdpExporter } from '../../../src/xray/udp-exporter.js';
+import { CHECK_EVERY, XRayUdpExporter } from '../../../src/xray/udp-exporter.js';
 import { assertValidDocument, LAMBDA_CONTEXT, LAMBDA_FACADE, makeTracing } from './helpers.js';
 
 const HEADER = '{"format":"json","version":1}';
@@ -252,20 +252,27 @@ test('on a connected socket with no daemon listening, refused sends are counted,
   const { record } = makeTracing();
   const span = record('s', { kind: SpanKind.SERVER }, LAMBDA_CONTEXT);
   const exports = await exportUntilConnected(exporter, span);
-  // Back to back, so that the ICMP "port unreachable" of one send fails the next.
-  const results = await Promise.all(Array.from({ length: 20 }, () => exportNoting(exporter, [span, span])));
+  // Back to back, so that the ICMP "port unreachable" of one send fails the next; one send in
+  // CHECK_EVERY has a callback to tell, so that about half of 40 checked sends see a refusal.
+  const count = 20 * CHECK_EVERY;
+  const results = await Promise.all(
+    Array.from({ length: count }, () => exportNoting(exporter, [span, span])),
+  );
   for (const result of results) assert.equal(result.code, ExportResultCode.SUCCESS, result.error?.message);
   await exporter.forceFlush();
   const { sentDatagrams, failedDatagrams } = exporter.stats;
-  assert.equal(sentDatagrams + failedDatagrams, exports + 40);
+  assert.equal(sentDatagrams + failedDatagrams, exports + 2 * count);
   assert.ok(failedDatagrams > 0, 'the refusals were seen and counted');
   assert.equal((await exportNoting(exporter, [span])).code, ExportResultCode.SUCCESS);
 });
 
-test('a send the OS refuses after its export called back is reported with the next export', async (t) => {
+/**
+ * An exporter to a stand-in daemon at an IP address, allowed datagrams larger than UDP takes, so
+ * that the OS refuses (EMSGSIZE) the send of `big`'s document and takes `small`'s.
+ */
+async function oversizeExporter(t: TestContext) {
   const daemon = await startDaemon();
   t.after(() => daemon.socket.close());
-  // Allowed larger than a UDP datagram can be, so the OS refuses it (EMSGSIZE) in the send.
   const exporter = new XRayUdpExporter({ address: `127.0.0.1:${daemon.port}`, maxDatagramBytes: 200_000 });
   t.after(() => exporter.shutdown());
   const { record } = makeTracing();
@@ -275,18 +282,67 @@ test('a send the OS refuses after its export called back is reported with the ne
     { kind: SpanKind.SERVER, attributes: { payload: 'z'.repeat(100_000) } },
     LAMBDA_CONTEXT,
   );
+  return { daemon, exporter, small, big };
+}
+
+test('a send the OS refuses after its export called back is reported with the next export', async (t) => {
+  const { exporter, small, big } = await oversizeExporter(t);
 
   await exportUntilConnected(exporter, small);
   const failedBefore = exporter.stats.failedDatagrams;
 
-  const refused = await exportNoting(exporter, [big]);
-  assert.equal(refused.code, ExportResultCode.SUCCESS, 'not waited for');
+  // Of CHECK_EVERY sends in a row, one at least is checked.
+  for (let index = 0; index < CHECK_EVERY; index += 1) {
+    const refused = await exportNoting(exporter, [big]);
+    assert.equal(refused.code, ExportResultCode.SUCCESS, 'not waited for');
+  }
   await exporter.forceFlush();
-  assert.equal(exporter.stats.failedDatagrams, failedBefore + 1);
+  assert.ok(exporter.stats.failedDatagrams > failedBefore, 'the refusal was seen');
   const next = await exportNoting(exporter, [small]);
   assert.equal(next.code, ExportResultCode.FAILED);
-  assert.match(next.error?.message ?? '', /1 datagrams of earlier exports were not sent/);
+  assert.match(next.error?.message ?? '', /\d+ datagrams of earlier exports were not sent/);
   assert.equal((await exportNoting(exporter, [small])).code, ExportResultCode.SUCCESS, 'reported once');
+});
+
+test('on the connected socket, one send in CHECK_EVERY has a callback, and every send while they fail', async (t) => {
+  const { daemon, exporter, small, big } = await oversizeExporter(t);
+  const exports = await exportUntilConnected(exporter, small);
+
+  // Which sends pass a callback, seen on the real socket's send.
+  const withCallback: boolean[] = [];
+  const realSend = Socket.prototype.send;
+  Socket.prototype.send = function (this: Socket, ...args: unknown[]) {
+    withCallback.push(typeof args.at(-1) === 'function');
+    return (realSend as (...all: unknown[]) => void).apply(this, args);
+  } as typeof realSend;
+  t.after(() => {
+    Socket.prototype.send = realSend;
+  });
+  // One export per turn of the event loop, as invocations come: a send's callback runs in between.
+  const exportAll = async (span: ReadableSpan, times: number) => {
+    for (let index = 0; index < times; index += 1) {
+      await exportNoting(exporter, [span]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  await exportAll(small, 2 * CHECK_EVERY);
+  assert.equal(withCallback.filter(Boolean).length, 2, `callbacks: ${withCallback.join(', ')}`);
+  await daemon.next(exports + 2 * CHECK_EVERY);
+
+  // Refused (EMSGSIZE): once a checked send failed, every send is checked until one succeeds.
+  withCallback.length = 0;
+  await exportAll(big, CHECK_EVERY + 3);
+  await exportAll(small, 3);
+  const bigChecked = withCallback.slice(0, CHECK_EVERY + 3);
+  const firstChecked = bigChecked.indexOf(true);
+  assert.ok(firstChecked >= 0 && firstChecked < CHECK_EVERY, `callbacks: ${withCallback.join(', ')}`);
+  assert.ok(
+    bigChecked.slice(firstChecked).every(Boolean),
+    `every send after the first refused one is checked: ${withCallback.join(', ')}`,
+  );
+  assert.deepEqual(withCallback.slice(CHECK_EVERY + 3), [true, false, false], 'until one succeeds');
+  await exporter.forceFlush();
+  assert.equal(exporter.stats.failedDatagrams, CHECK_EVERY + 3 - firstChecked);
 });
 
 test('to a host name, a send the OS refuses fails its own export', async (t) => {
