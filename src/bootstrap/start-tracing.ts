@@ -11,6 +11,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { Config, PropagatorName } from '../config/load-config.js';
+import { rememberContextManager } from '../context/run-in-context.js';
 import { ExportHealth } from '../export/export-health.js';
 import { LambdaSpanProcessor } from '../export/lambda-span-processor.js';
 import { createSpanExporter } from '../export/select-exporter.js';
@@ -54,6 +55,7 @@ export function startTracing(
   if (!widenApiCompatibility(shippedApiVersion(taskRoot))) {
     diag.debug('OpenTelemetry API globals not found; manual spans may be no-ops');
   }
+  if (!rememberContextManager()) diag.debug('the global context manager is used through the API');
   const invocations = new InvocationTracer({
     tracer: provider.getTracer(DISTRO_NAME, DISTRO_VERSION),
     flush: () => processor.flushNow(),

@@ -1,6 +1,7 @@
-import { type Context, context, diag, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
+import { type Context, diag, ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { runInContext } from '../context/run-in-context.js';
 import type { ExportHealth } from './export-health.js';
 
 /**
@@ -118,7 +119,7 @@ export class LambdaSpanProcessor implements SpanProcessor {
           result.code === ExportResultCode.SUCCESS ? undefined : (result.error?.message ?? 'unknown error'),
         );
       if ((exporter as Partial<UntracedExporter>).sendsUntraced === true) exporter.export(batch, exported);
-      else context.with(EXPORT_CONTEXT, () => exporter.export(batch, exported));
+      else runInContext(EXPORT_CONTEXT, () => exporter.export(batch, exported));
     } catch (error) {
       done(String(error));
     }

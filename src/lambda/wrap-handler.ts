@@ -1,4 +1,4 @@
-import { context as otelContext } from '@opentelemetry/api';
+import { runInContext } from '../context/run-in-context.js';
 import { type ActiveInvocation, FINISHED, type InvocationTracer, type Outcome } from './invocation.js';
 import type { TraceableLambdaContext } from './parent-context.js';
 
@@ -46,7 +46,7 @@ export function wrapHandler(handler: LambdaHandler, tracer: InvocationTracer): L
 
     let returned: unknown;
     try {
-      returned = otelContext.with(invocation.context, () =>
+      returned = runInContext(invocation.context, () =>
         callback
           ? handler.call(this, event, lambdaContext, callback)
           : handler.call(this, event, lambdaContext),
@@ -108,7 +108,7 @@ export function wrapStreamingHandler(handler: StreamingHandler, tracer: Invocati
     }
     let returned: unknown;
     try {
-      returned = otelContext.with(invocation.context, call);
+      returned = runInContext(invocation.context, call);
     } catch (error) {
       // The runtime fails the invocation at once: the flush is started, the error goes on unchanged.
       void invocation.finish({ ok: false, error });
