@@ -1,5 +1,4 @@
 import {
-  type Attributes,
   type Context,
   diag,
   type Link,
@@ -74,19 +73,8 @@ export class InvocationTracer {
     const links = selected.links;
     // Whichever parent was chosen, Lambda's Lineage goes on with every trace header written.
     const parent = withPassedOnFields(selected.context, lambda.passedOn);
-    const attributes: Attributes = {
-      ...description.attributes,
-      'faas.trigger': description.trigger,
-      'faas.coldstart': this.coldStart,
-    };
+    const coldStart = this.coldStart;
     this.coldStart = false;
-    const requestId = lambdaContext?.awsRequestId;
-    if (typeof requestId === 'string') attributes['faas.invocation_id'] = requestId;
-    const arn = lambdaContext?.invokedFunctionArn;
-    if (typeof arn === 'string' && arn !== '') {
-      attributes['aws.lambda.invoked_arn'] = arn;
-      Object.assign(attributes, this.arnAttributesFor(arn));
-    }
     const fromMessages = messageLinks(event, description.source);
     const allLinks: readonly Link[] =
       fromMessages.length === 0 ? links : links.length === 0 ? fromMessages : [...links, ...fromMessages];
@@ -100,7 +88,19 @@ export class InvocationTracer {
     );
     // Set here, not passed to startSpan, which copies and checks them twice more for the sampler:
     // the samplers this layer offers (OTEL_TRACES_SAMPLER) decide on the parent and trace ID alone.
-    span.setAttributes(attributes);
+    // Set one group at a time (the SDK copies each): no object of them all is built first.
+    span.setAttributes(description.attributes);
+    span.setAttribute('faas.trigger', description.trigger);
+    span.setAttribute('faas.coldstart', coldStart);
+    const requestId = lambdaContext?.awsRequestId;
+    if (typeof requestId === 'string') span.setAttribute('faas.invocation_id', requestId);
+    const arn = lambdaContext?.invokedFunctionArn;
+    if (typeof arn === 'string' && arn !== '') {
+      span.setAttribute('aws.lambda.invoked_arn', arn);
+      const { 'cloud.resource_id': resourceId, 'cloud.account.id': accountId } = this.arnAttributesFor(arn);
+      span.setAttribute('cloud.resource_id', resourceId);
+      if (accountId !== undefined) span.setAttribute('cloud.account.id', accountId);
+    }
     return new ActiveInvocation(
       span,
       trace.setSpan(parent, span),
