@@ -45,14 +45,12 @@ export interface XRayUdpExporterStats {
   splitSubsegments: number;
 }
 
-/** One datagram: the shared header line, then the serialised document (sent as one, gathered). */
-type Datagram = readonly [header: Buffer, document: Buffer];
-
 /**
- * The header line as bytes, made once: every datagram sends it from here rather than from a
- * per-datagram copy of header and document joined.
+ * One datagram: the header line, then the serialised document, in one buffer. (Sent as a list of
+ * the header's bytes and the document's, Node copies the list and checks each part on every send;
+ * the header's 30 bytes cost less to copy.)
  */
-const HEADER_BYTES = Buffer.from(DAEMON_HEADER);
+type Datagram = Buffer;
 
 /**
  * A `SpanExporter` that sends each span, as an X-Ray segment document, straight to the X-Ray
@@ -207,19 +205,18 @@ export class XRayUdpExporter implements SpanExporter, UntracedExporter {
     const dropped: string[] = [];
     let truncated = 0;
     let split = 0;
-    const budget = this.maxDatagramBytes - HEADER_BYTES.length;
     for (const span of spans) {
       const json = this.templates.serialize(span);
       if (json !== undefined) {
-        const payload = Buffer.from(json);
-        if (payload.length <= budget) {
-          datagrams.push([HEADER_BYTES, payload]);
+        const datagram = Buffer.from(DAEMON_HEADER + json);
+        if (datagram.length <= this.maxDatagramBytes) {
+          datagrams.push(datagram);
           continue;
         }
       }
       for (const document of toSegmentDocuments(span, this.options)) {
         const fit = fitToDatagram(document, this.maxDatagramBytes);
-        for (const payload of fit.payloads) datagrams.push([HEADER_BYTES, Buffer.from(payload)]);
+        for (const payload of fit.payloads) datagrams.push(Buffer.from(DAEMON_HEADER + payload));
         dropped.push(...fit.dropped);
         truncated += fit.truncatedValues;
         split += fit.splitSubsegments;
