@@ -92,9 +92,10 @@ export class DeadlineTimer {
   private holder: DeadlineGuard | undefined;
 
   /**
-   * Has the timer go off for `guard` at most `delayMs` from `now` (`performance.now()`), and not in
-   * the first half of that (the guard waits the rest when it goes off early); `false` when another
-   * guard holds it.
+   * Has the timer go off for `guard` at most `delayMs` from `now` (`performance.now()`): left as it
+   * is when it goes off in the second half of that, re-armed or made anew otherwise (re-armed, it
+   * may go off up to a second early); the guard waits the rest when it goes off early. `false` when
+   * another guard holds it.
    */
   hold(guard: DeadlineGuard, delayMs: number, now: number = performance.now()): boolean {
     if (this.holder !== undefined) return false;

@@ -410,11 +410,13 @@ export class XRayUdpExporter implements SpanExporter, UntracedExporter {
  * was done inside `send()`: a tick object and a turn of its queue on every invocation's way to its
  * response (~40 µs after a freeze, a twentieth of the layer's warm cost). What the callbacks find
  * is diagnostics only (the export has called back already): a path to the daemon that fails fails
- * every send, so a check in sixteen still finds it within a few invocations. A send Node had to
- * defer (a full socket buffer, which a lone daemon datagram does not meet) and made without a
- * callback is not waited for by `forceFlush`.
+ * every send, so a check in fifteen still finds it within a few invocations. Odd, so that failures
+ * of every other send are seen too: with nothing listening, each refusal is reported by the next
+ * send, which is then not sent, so sends alternate sent and refused. A send Node had to defer (a
+ * full socket buffer, which a lone daemon datagram does not meet) and made without a callback is
+ * not waited for by `forceFlush`.
  */
-export const CHECK_EVERY = 16;
+export const CHECK_EVERY = 15;
 
 /** An unref'd UDP socket whose errors are logged, never thrown. */
 function openSocket(type: 'udp4' | 'udp6', onClose: () => void): Socket {

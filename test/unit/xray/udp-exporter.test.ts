@@ -252,8 +252,9 @@ test('on a connected socket with no daemon listening, refused sends are counted,
   const { record } = makeTracing();
   const span = record('s', { kind: SpanKind.SERVER }, LAMBDA_CONTEXT);
   const exports = await exportUntilConnected(exporter, span);
-  // Back to back, so that the ICMP "port unreachable" of one send fails the next; one send in
-  // CHECK_EVERY has a callback to tell, so that about half of 40 checked sends see a refusal.
+  // Back to back, so that the ICMP "port unreachable" of one send fails the next (which is then not
+  // sent: sends alternate sent and refused); one send in CHECK_EVERY, an odd number, has a callback
+  // to tell, so that half of the 40 checked sends see a refusal, whatever ran before this test.
   const count = 20 * CHECK_EVERY;
   const results = await Promise.all(
     Array.from({ length: count }, () => exportNoting(exporter, [span, span])),
