@@ -14,10 +14,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { traceHeader } from '../test/helpers/traced-function.js';
-import { type AbSide, parseAbArgs, startNoopFunction } from './lib/ab-sides.js';
+import { type AbSide, parseAbArgs, printSides, signed, startNoopFunction } from './lib/ab-sides.js';
 import { cpuMs } from './lib/measure.js';
 import { SpanSinks } from './lib/span-sinks.js';
-import { median, quantile } from './lib/stats.js';
+import { median } from './lib/stats.js';
 
 const { values, sides: abSides, runtime } = parseAbArgs('ab-cold', { pairs: '20' });
 const pairs = Number(values.pairs);
@@ -69,15 +69,16 @@ try {
 }
 
 console.log(`${pairs} pairs of cold starts in turns, ${runtime}, no-op function (ms)`);
-console.log('| side | layer | wall p25 | wall p50 | wall p75 | CPU p50 |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: |');
-for (const side of sides) {
-  const q = (samples: number[], p: number) => quantile(samples, p).toFixed(1);
-  console.log(
-    `| ${side.name} | ${side.dir} ${JSON.stringify(side.env)} | ${q(side.wall, 0.25)} | ${q(side.wall, 0.5)} | ${q(side.wall, 0.75)} | ${q(side.cpu, 0.5)} |`,
-  );
-}
-const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
+printSides(
+  sides,
+  [
+    ['wall p25', 'wall', 0.25],
+    ['wall p50', 'wall', 0.5],
+    ['wall p75', 'wall', 0.75],
+    ['CPU p50', 'cpu', 0.5],
+  ],
+  1,
+);
 console.log(
-  `B - A, median of the pairs: wall ${signed(median(wallDeltas))} ms, CPU ${signed(median(cpuDeltas))} ms`,
+  `B - A, median of the pairs: wall ${signed(median(wallDeltas), 1)} ms, CPU ${signed(median(cpuDeltas), 1)} ms`,
 );

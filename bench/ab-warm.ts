@@ -17,7 +17,7 @@
  */
 import type { LocalFunction } from '../src/local/lambda-process.js';
 import { traceHeader } from '../test/helpers/traced-function.js';
-import { parseAbArgs, startNoopFunction } from './lib/ab-sides.js';
+import { parseAbArgs, printSides, signed, startNoopFunction } from './lib/ab-sides.js';
 import { cpuMs } from './lib/measure.js';
 import { SpanSinks } from './lib/span-sinks.js';
 import { median, quantile } from './lib/stats.js';
@@ -85,19 +85,20 @@ try {
   console.log(
     `${pairs} pairs of processes x ${invocations} warm invocations each, in turns, ${runtime}, no-op function (ms)`,
   );
-  console.log('| side | layer | CPU p25 | CPU p50 | CPU p75 | wall p50 |');
-  console.log('| --- | --- | ---: | ---: | ---: | ---: |');
-  for (const side of sides) {
-    const q = (samples: number[], p: number) => quantile(samples, p).toFixed(3);
-    console.log(
-      `| ${side.name} | ${side.dir} ${JSON.stringify(side.env)} | ${q(side.cpu, 0.25)} | ${q(side.cpu, 0.5)} | ${q(side.cpu, 0.75)} | ${q(side.wall, 0.5)} |`,
-    );
-  }
+  printSides(
+    sides,
+    [
+      ['CPU p25', 'cpu', 0.25],
+      ['CPU p50', 'cpu', 0.5],
+      ['CPU p75', 'cpu', 0.75],
+      ['wall p50', 'wall', 0.5],
+    ],
+    3,
+  );
   const delta = median(deltas);
   const base = quantile((sides[0] as (typeof sides)[0]).cpu, 0.5);
-  const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(3)}`;
   console.log(
-    `B - A, CPU p50, median of the pairs: ${signed(delta)} ms (${((delta / base) * 100).toFixed(1)}%); per pair: ${deltas.map(signed).join(' ')}`,
+    `B - A, CPU p50, median of the pairs: ${signed(delta, 3)} ms (${((delta / base) * 100).toFixed(1)}%); per pair: ${deltas.map((d) => signed(d, 3)).join(' ')}`,
   );
 } finally {
   for (const fn of started) await fn.stop();

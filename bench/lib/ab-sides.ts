@@ -8,6 +8,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { LocalFunction } from '../../src/local/lambda-process.js';
 import type { RuntimeName } from '../../src/local/runtime-entries.js';
 import type { SpanSinks } from './span-sinks.js';
+import { quantile } from './stats.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -73,4 +74,32 @@ export function startNoopFunction(
     execWrapper: path.join(side.dir, 'otel-handler'),
     env: { ...sinks.lambdaTracingEnv, ...side.env },
   });
+}
+
+/** A side with what was measured of it, ms. */
+export interface MeasuredSide extends AbSide {
+  readonly wall: readonly number[];
+  readonly cpu: readonly number[];
+}
+
+/** One column of the table: its heading, the samples it reads and the quantile it shows. */
+export type AbColumn = readonly [heading: string, samples: 'wall' | 'cpu', quantile: number];
+
+/** Prints the sides as a Markdown table, one row each, quantiles with `digits` decimals. */
+export function printSides(
+  sides: readonly MeasuredSide[],
+  columns: readonly AbColumn[],
+  digits: number,
+): void {
+  console.log(`| side | layer | ${columns.map(([heading]) => heading).join(' | ')} |`);
+  console.log(`| --- | --- | ${columns.map(() => '---:').join(' | ')} |`);
+  for (const side of sides) {
+    const cells = columns.map(([, samples, q]) => quantile(side[samples], q).toFixed(digits));
+    console.log(`| ${side.name} | ${side.dir} ${JSON.stringify(side.env)} | ${cells.join(' | ')} |`);
+  }
+}
+
+/** A difference with its sign, `digits` decimals. */
+export function signed(value: number, digits: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
 }

@@ -35,19 +35,14 @@ export function lambdaTraceHeader(context: TraceableLambdaContext | undefined): 
 
 /** What Lambda's trace header gives the invocation: its parent, and the fields to pass on. */
 export interface LambdaHeader {
-  /** The header as a remote span context (`ROOT_CONTEXT` without a header). */
+  /**
+   * The parent of the invocation span: the header as a remote span context (`ROOT_CONTEXT` without
+   * a header), so the span's trace ID is the header's `Root`, its parent the header's `Parent`, and
+   * `Sampled=0` makes the parent-based sampler drop the whole invocation.
+   */
   readonly parent: Context;
   /** The fields other than `Root`, `Parent` and `Sampled`, as `passedOnFieldsOf` reads them. */
   readonly passedOn: string | undefined;
-}
-
-/**
- * The parent of the invocation span: Lambda's trace header as a remote span context, so the span's
- * trace ID is the header's `Root`, its parent the header's `Parent`, and `Sampled=0` makes the
- * parent-based sampler drop the whole invocation.
- */
-export function parentFromTraceHeader(header: string | undefined): Context {
-  return readLambdaHeader(header).parent;
 }
 
 const NO_HEADER: LambdaHeader = { parent: ROOT_CONTEXT, passedOn: undefined };

@@ -46,13 +46,6 @@ export interface XRayUdpExporterStats {
 }
 
 /**
- * One datagram: the header line, then the serialised document, in one buffer. (Sent as a list of
- * the header's bytes and the document's, Node copies the list and checks each part on every send;
- * the header's 30 bytes cost less to copy.)
- */
-type Datagram = Buffer;
-
-/**
  * A `SpanExporter` that sends each span, as an X-Ray segment document, straight to the X-Ray
  * daemon over UDP (in Lambda, the daemon Lambda runs next to the function): one datagram per
  * document, each the header line `{"format":"json","version":1}` and the document, never over
@@ -139,7 +132,7 @@ export class XRayUdpExporter implements SpanExporter, UntracedExporter {
       resultCallback({ code: ExportResultCode.FAILED, error: new Error('X-Ray UDP exporter is shut down') });
       return;
     }
-    let datagrams: Datagram[];
+    let datagrams: Buffer[];
     try {
       datagrams = this.encode(spans);
     } catch (error: unknown) {
@@ -197,11 +190,13 @@ export class XRayUdpExporter implements SpanExporter, UntracedExporter {
   }
 
   /**
-   * Datagrams (header + document) for the spans: from a template when the span has one and its
-   * document fits (see `SegmentTemplates`), else translated and reduced or split to fit.
+   * Datagrams for the spans, each the header line then the document in one buffer (sent as a list
+   * of the two, Node copies the list and checks each part on every send; the header's 30 bytes
+   * cost less to copy): from a template when the span has one and its document fits (see
+   * `SegmentTemplates`), else translated and reduced or split to fit.
    */
-  private encode(spans: readonly ReadableSpan[]): Datagram[] {
-    const datagrams: Datagram[] = [];
+  private encode(spans: readonly ReadableSpan[]): Buffer[] {
+    const datagrams: Buffer[] = [];
     const dropped: string[] = [];
     let truncated = 0;
     let split = 0;
@@ -235,7 +230,7 @@ export class XRayUdpExporter implements SpanExporter, UntracedExporter {
   }
 
   /** Sends the datagrams; resolves with how many failed, once all send callbacks ran. */
-  private send(datagrams: readonly Datagram[]): Promise<number> {
+  private send(datagrams: readonly Buffer[]): Promise<number> {
     return new Promise<number>((resolve) => {
       let outstanding = datagrams.length;
       let failed = 0;
@@ -277,7 +272,7 @@ export class XRayUdpExporter implements SpanExporter, UntracedExporter {
    * many `send()` refused at once. The checked ones are counted when their callbacks run, the
    * others as sent at once (see {@link CHECK_EVERY}).
    */
-  private sendConnected(socket: Socket, datagrams: readonly Datagram[]): number {
+  private sendConnected(socket: Socket, datagrams: readonly Buffer[]): number {
     let failed = 0;
     for (const datagram of datagrams) {
       const checked = this.uncheckedLeft === 0 || this.failing;

@@ -5,7 +5,7 @@ import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/c
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
 import type { IncomingContextPolicy } from '../../../src/config/load-config.js';
 import { type ExtractFromHeaders, selectInvocationParent } from '../../../src/lambda/incoming-context.js';
-import { parentFromTraceHeader } from '../../../src/lambda/parent-context.js';
+import { readLambdaHeader } from '../../../src/lambda/parent-context.js';
 
 // The layer's default propagators, passed in rather than registered globally.
 const propagator = new CompositePropagator({
@@ -25,7 +25,7 @@ function traceIdOf(context: Context): string | undefined {
 }
 
 function select(policy: IncomingContextPolicy, lambda: string | undefined, headers?: Record<string, string>) {
-  const chosen = selectInvocationParent(parentFromTraceHeader(lambda), headers, policy, extract);
+  const chosen = selectInvocationParent(readLambdaHeader(lambda).parent, headers, policy, extract);
   return { parent: traceIdOf(chosen.context), links: chosen.links.map((l) => l.context.traceId) };
 }
 

@@ -56,8 +56,18 @@ describe('DeadlineGuard', () => {
   });
 });
 
+/** After `waitMs`, the guard has fired once, and not before the `askedMs` it waited for. */
+async function assertFiredOnce(guard: ReturnType<typeof guarded>, askedMs: number, waitMs: number) {
+  await sleep(waitMs);
+  assert.equal(guard.fired.length, 1);
+  assert.ok(
+    (guard.fired[0] as number) >= askedMs - 1,
+    `fired after ${guard.fired[0]} ms, ${askedMs} ms asked`,
+  );
+}
+
 describe('DeadlineTimer', () => {
-  it('is re-armed from one invocation to the next, and each guard still fires at its own deadline', async () => {
+  it('is kept from one invocation to the next, and each guard still fires at its own deadline', async () => {
     const timers = new DeadlineTimer();
     for (let invocation = 0; invocation < 5; invocation++) guarded(3000, timers).guard.cancel();
     assert.equal(timers.made, 1, 'one timer for five invocations with the same deadline');
@@ -68,9 +78,7 @@ describe('DeadlineTimer', () => {
     guarded(60, shortTimers).guard.cancel();
     const later = guarded(100, shortTimers);
     assert.equal(shortTimers.made, 1);
-    await sleep(150);
-    assert.equal(later.fired.length, 1);
-    assert.ok((later.fired[0] as number) >= 89, `fired after ${later.fired[0]} ms, 90 ms asked`);
+    await assertFiredOnce(later, 90, 150);
   });
 
   it('is left as it is while it goes off in the second half of the next wait, refreshed after that', async () => {
@@ -82,9 +90,7 @@ describe('DeadlineTimer', () => {
     const later = guarded(110, timers);
     assert.equal(timers.refreshed, 1);
     assert.equal(timers.made, 1);
-    await sleep(150);
-    assert.equal(later.fired.length, 1);
-    assert.ok((later.fired[0] as number) >= 99, `fired after ${later.fired[0]} ms, 100 ms asked`);
+    await assertFiredOnce(later, 100, 150);
   });
 
   it('makes a new timer for a nearer deadline: a kept timer never goes off late', async () => {

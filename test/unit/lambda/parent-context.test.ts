@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultTextMapGetter, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
-import { parentFromTraceHeader, readLambdaHeader } from '../../../src/lambda/parent-context.js';
+import { readLambdaHeader } from '../../../src/lambda/parent-context.js';
 import { passedOnFieldsOf } from '../../../src/propagation/xray-header.js';
 
 const propagator = new AWSXRayPropagator();
 const viaPropagator = (header: string) =>
   trace.getSpanContext(propagator.extract(ROOT_CONTEXT, { 'x-amzn-trace-id': header }, defaultTextMapGetter));
 
-describe('parentFromTraceHeader', () => {
+describe('readLambdaHeader: the parent', () => {
   it('gives the span context the X-Ray propagator gives, for every shape of header', () => {
     const headers = [
       // As Lambda writes it (the fast path), sampled and not, with and without Lineage.
@@ -28,13 +28,13 @@ describe('parentFromTraceHeader', () => {
       '',
     ];
     for (const header of headers) {
-      assert.deepEqual(trace.getSpanContext(parentFromTraceHeader(header)), viaPropagator(header), header);
+      assert.deepEqual(trace.getSpanContext(readLambdaHeader(header).parent), viaPropagator(header), header);
     }
   });
 
   it('the fast path reads Root, Parent and Sampled', () => {
     const context = trace.getSpanContext(
-      parentFromTraceHeader('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0'),
+      readLambdaHeader('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0').parent,
     );
     assert.deepEqual(context, {
       traceId: '5759e988bd862e3fe1be46a994272793',
@@ -42,7 +42,7 @@ describe('parentFromTraceHeader', () => {
       traceFlags: 0,
       isRemote: true,
     });
-    assert.equal(parentFromTraceHeader(undefined), ROOT_CONTEXT);
+    assert.equal(readLambdaHeader(undefined).parent, ROOT_CONTEXT);
   });
 
   it('reads the fields to pass on as passedOnFieldsOf does, in the same reading', () => {
